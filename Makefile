@@ -1,0 +1,49 @@
+# etaops developer entry points. `make demo` and `make test` work on a fresh clone:
+# each installs what it needs (npm packages, Debian packages, locally built binaries).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+export ETAOPS_CACHE ?= $(HOME)/.cache/etaops
+NODE_TEST := node --test --test-reporter=spec
+UNIT_TESTS = $(shell find dist/test/unit -name '*.test.js' 2>/dev/null | sort)
+ALL_TESTS = $(shell find dist/test/unit dist/test/integration dist/test/e2e -name '*.test.js' 2>/dev/null | sort)
+
+.PHONY: all deps build lint test test-unit demo bench bench-ml bench-serve bench-drift e2e cluster-up cluster-down clean
+
+all: build
+
+# npm ci only when the lock file changed since the last install.
+node_modules/.etaops-installed: package.json package-lock.json .npmrc
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+deps: node_modules/.etaops-installed
+
+build: deps
+	./node_modules/.bin/tsc -p tsconfig.json
+
+lint: deps
+	./node_modules/.bin/eslint --max-warnings=0 .
+	./node_modules/.bin/tsc -p tsconfig.json --noEmit
+
+test-unit: build
+	$(NODE_TEST) $(UNIT_TESTS)
+
+# Starts Postgres, the S3 server and the Kubernetes control plane, runs every test in one
+# runner (one summary line), then stops what it started.
+test: build
+	hack/with-test-env.sh $(NODE_TEST) $(ALL_TESTS)
+
+demo: build
+	node dist/src/cli/main.js up
+
+bench: build
+	node dist/test/bench/dataset.bench.js
+
+cluster-up:
+	hack/cluster.sh up
+
+cluster-down:
+	hack/cluster.sh down
+
+clean:
+	rm -rf dist
