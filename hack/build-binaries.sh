@@ -10,7 +10,8 @@
 #
 # usage: hack/build-binaries.sh [name...]   (default: all)
 #   names: etcd kube-apiserver kube-controller-manager kube-scheduler kubectl
-#          kwok helm minio   (aliases: kube = the four kube binaries, s3 = minio)
+#          kwok helm minio s3-mkbucket
+#          (aliases: kube = the four kube binaries, s3 = minio + s3-mkbucket)
 set -euo pipefail
 
 HACK="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -40,18 +41,19 @@ target() {
     kwok)                    echo "kwok ." ;;
     helm)                    echo "helm ." ;;
     minio)                   echo "s3 ." ;;
+    s3-mkbucket)             echo "s3 ./cmd/s3-mkbucket" ;;
     *) return 1 ;;
   esac
 }
 
-ALL=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok helm minio)
+ALL=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok helm minio s3-mkbucket)
 names=()
 if [ "$#" -eq 0 ]; then names=("${ALL[@]}"); fi
 for n in "$@"; do
   case "$n" in
     all)  names+=("${ALL[@]}") ;;
     kube) names+=(kube-apiserver kube-controller-manager kube-scheduler kubectl) ;;
-    s3)   names+=(minio) ;;
+    s3)   names+=(minio s3-mkbucket) ;;
     *)    target "$n" >/dev/null || { echo "build-binaries: unknown binary '$n'" >&2; exit 2; }
           names+=("$n") ;;
   esac

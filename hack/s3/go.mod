@@ -2,7 +2,10 @@ module etaops.local/hack/s3
 
 go 1.26.0
 
-require github.com/minio/minio v0.0.0-20260212201848-7aac2a2c5b7c
+require (
+	github.com/minio/minio v0.0.0-20260212201848-7aac2a2c5b7c
+	github.com/minio/minio-go/v7 v7.0.91
+)
 
 require (
 	aead.dev/mem v0.2.0 // indirect
@@ -157,7 +160,6 @@ require (
 	github.com/minio/madmin-go/v3 v3.0.109 // indirect
 	github.com/minio/mc v0.0.0-20250313080218-cf909e1063a9 // indirect
 	github.com/minio/md5-simd v1.1.2 // indirect
-	github.com/minio/minio-go/v7 v7.0.91 // indirect
 	github.com/minio/mux v1.9.2 // indirect
 	github.com/minio/pkg/v3 v3.1.3 // indirect
 	github.com/minio/selfupdate v0.6.0 // indirect
