@@ -7,7 +7,7 @@ NODE_TEST := node --test --test-reporter=spec
 UNIT_TESTS = $(shell find dist/test/unit -name '*.test.js' 2>/dev/null | sort)
 ALL_TESTS = $(shell find dist/test/unit dist/test/integration dist/test/e2e -name '*.test.js' 2>/dev/null | sort)
 
-.PHONY: all deps build lint test test-unit demo bench bench-ml bench-serve bench-drift e2e cluster-up cluster-down clean
+.PHONY: crds all deps build lint test test-unit demo bench bench-ml bench-serve bench-drift e2e cluster-up cluster-down clean
 
 all: build
 
@@ -44,6 +44,10 @@ cluster-up:
 
 cluster-down:
 	hack/cluster.sh down
+
+# Regenerates crds/*.yaml from src/api/v1alpha1.ts (the one definition of the kinds).
+crds: build
+	node dist/src/api/generate-crds.js crds
 
 clean:
 	rm -rf dist
