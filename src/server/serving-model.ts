@@ -1,0 +1,157 @@
+/**
+ * One loaded model as the server uses it: its identity, its predictor, and the micro-batcher
+ * that merges concurrent requests into one model run.
+ *
+ * Micro-batching is "natural": a request that finds the model idle runs at once (no waiting
+ * window, so an idle server adds no latency); requests that arrive while a run is in flight
+ * queue up and go together in the next run. Under load that turns N small ONNX runs into one,
+ * which is where onnxruntime's per-call overhead goes away.
+ *
+ * Reload: the server swaps in a new ServingModel and retires the old one; a retired model
+ * finishes what it has queued and closes its predictor when its last request is answered,
+ * so no request ever sees a closed session.
+ */
+import type { Dataset } from '../ml/dataset/schema.js';
+import { rowsToDataset, type OrderRow } from './order-input.js';
+
+/** What the server needs of a model (the ML pipeline's Predictor satisfies it). */
+export interface ModelPredictor {
+  predict(ds: Dataset): Promise<Float64Array>;
+  close(): Promise<void> | void;
+}
+
+export interface ModelIdentity {
+  /** Registered model name, e.g. "eta". */
+  name: string;
+  /** Version as text ("3"; "local" for a model directory outside the registry). */
+  version: string;
+  /** sha256 of model.onnx. */
+  sha256: string;
+  /** Where it came from, for logs (never credentials). */
+  source: string;
+  /** Registry version number when the model came from the registry (prediction log key). */
+  registryVersion?: number;
+}
+
+export interface LoadedModel extends ModelIdentity {
+  predictor: ModelPredictor;
+}
+
+interface Pending {
+  rows: OrderRow[];
+  resolve: (out: Float64Array) => void;
+  reject: (err: unknown) => void;
+}
+
+/** Most rows merged into one model run; a single larger request still runs whole. */
+const MAX_MERGED_ROWS = 4096;
+
+export class ServingModel {
+  readonly identity: ModelIdentity;
+  private readonly predictor: ModelPredictor;
+  private queue: Pending[] = [];
+  private running = false;
+  private inFlight = 0;
+  private retired = false;
+  private closed: Promise<void> | undefined;
+  private readonly onRun: ((rows: number) => void) | undefined;
+
+  constructor(model: LoadedModel, onRun?: (rows: number) => void) {
+    const { predictor, ...identity } = model;
+    this.identity = identity;
+    this.predictor = predictor;
+    this.onRun = onRun;
+  }
+
+  /** Predicts `rows`; resolves to one value per row (a view into the run's output). */
+  predictRows(rows: OrderRow[]): Promise<Float64Array> {
+    if (this.closed) return Promise.reject(new Error(`model ${this.identity.name} v${this.identity.version} is closed`));
+    this.inFlight++;
+    const p = new Promise<Float64Array>((resolve, reject) => {
+      this.queue.push({ rows, resolve, reject });
+      if (!this.running) this.runQueued();
+    });
+    return p.finally(() => this.settle());
+  }
+
+  /** One dummy prediction so the first real request does not pay for lazy initialisation. */
+  async warm(rows: OrderRow[]): Promise<void> {
+    const out = await this.predictRows(rows);
+    if (out.length !== rows.length || !out.every((v) => Number.isFinite(v))) {
+      throw new Error(`model ${this.identity.name} v${this.identity.version} gave ${out.length} non-finite or missing values for ${rows.length} warm-up rows`);
+    }
+  }
+
+  /** Stop taking work; close the predictor once in-flight requests are answered. */
+  retire(): Promise<void> {
+    this.retired = true;
+    if (this.inFlight === 0) return this.close();
+    return new Promise((resolve) => {
+      this.onIdle = () => { void this.close().then(resolve, resolve); };
+    });
+  }
+
+  get pending(): number {
+    return this.inFlight;
+  }
+
+  private onIdle: (() => void) | undefined;
+
+  private settle(): void {
+    this.inFlight--;
+    if (this.retired && this.inFlight === 0 && this.onIdle) {
+      const f = this.onIdle;
+      this.onIdle = undefined;
+      f();
+    }
+  }
+
+  private close(): Promise<void> {
+    this.closed ??= Promise.resolve().then(() => this.predictor.close()).catch(() => undefined);
+    return this.closed;
+  }
+
+  private runQueued(): void {
+    if (this.queue.length === 0) {
+      this.running = false;
+      return;
+    }
+    this.running = true;
+    const batch = this.takeBatch();
+    const rows = batch.length === 1 ? batch[0].rows : batch.flatMap((p) => p.rows);
+    let ds: Dataset;
+    try {
+      ds = rowsToDataset(rows);
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+      this.runQueued();
+      return;
+    }
+    this.onRun?.(rows.length);
+    void this.predictor.predict(ds).then(
+      (out) => {
+        if (out.length !== rows.length) {
+          const err = new Error(`model returned ${out.length} predictions for ${rows.length} rows`);
+          for (const p of batch) p.reject(err);
+          return;
+        }
+        let offset = 0;
+        for (const p of batch) {
+          p.resolve(out.subarray(offset, offset + p.rows.length));
+          offset += p.rows.length;
+        }
+      },
+      (err: unknown) => { for (const p of batch) p.reject(err); },
+    ).finally(() => this.runQueued()).catch(() => undefined);
+  }
+
+  private takeBatch(): Pending[] {
+    let n = 1;
+    let rows = this.queue[0].rows.length;
+    while (n < this.queue.length && rows + this.queue[n].rows.length <= MAX_MERGED_ROWS) {
+      rows += this.queue[n].rows.length;
+      n++;
+    }
+    return this.queue.splice(0, n);
+  }
+}
