@@ -1,0 +1,106 @@
+/**
+ * Where the served model comes from: a local model directory, an artifact URI (s3:// or
+ * file://, sha256-verified on download), or the registry's Production version of a model
+ * (polled, so promoting a new version reaches running servers without a restart).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadPredictor } from '../ml/model/predictor.js';
+import { getModelDir } from '../storage/index.js';
+import type { Registry } from '../registry/index.js';
+import type { LoadedModel } from './serving-model.js';
+
+export interface ModelSource {
+  /** Human description for logs (no credentials). */
+  readonly description: string;
+  load(): Promise<LoadedModel>;
+  /**
+   * A cheap key of what load() would give now (registry: version + sha256); a server polls it
+   * and reloads when it changes. Absent for sources that change only on an explicit reload.
+   */
+  currentKey?(): Promise<string>;
+  /** Removes downloaded copies. */
+  dispose?(): Promise<void>;
+}
+
+/** Key of a loaded model, comparable with ModelSource.currentKey(). */
+export function modelKey(m: { version: string; sha256: string }): string {
+  return `${m.version}:${m.sha256}`;
+}
+
+async function loadDir(dir: string, source: string, version?: number): Promise<LoadedModel> {
+  const predictor = await loadPredictor(dir);
+  return {
+    name: predictor.meta.modelName,
+    version: version === undefined ? 'local' : String(version),
+    sha256: predictor.meta.onnx.sha256,
+    source,
+    registryVersion: version,
+    predictor,
+  };
+}
+
+/** A model directory on local disk (model.onnx + model.json), re-read on every reload. */
+export function modelDirSource(dir: string): ModelSource {
+  const abs = path.resolve(dir);
+  return { description: `model directory ${abs}`, load: () => loadDir(abs, abs) };
+}
+
+function strippedUri(uri: string): string {
+  // A URI may carry credentials in its user-info part; never show them.
+  return uri.replace(/\/\/[^/@]*@/, '//');
+}
+
+/** A model directory at an artifact URI, downloaded into a private temporary folder. */
+export function modelUriSource(uri: string): ModelSource {
+  let workDir: string | undefined;
+  return {
+    description: `model artifact ${strippedUri(uri)}`,
+    async load() {
+      workDir ??= await mkdtemp(path.join(tmpdir(), 'etaops-serve-'));
+      const dir = await mkdtemp(path.join(workDir, 'm-'));
+      await getModelDir(uri, dir);
+      return loadDir(dir, strippedUri(uri));
+    },
+    async dispose() {
+      if (workDir) await rm(workDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export class NoProductionModelError extends Error {
+  constructor(readonly model: string) {
+    super(`model '${model}' has no Production version in the registry`);
+    this.name = 'NoProductionModelError';
+  }
+}
+
+/** The Production version of `model` in the registry; artifacts are verified against its sha256. */
+export function registrySource(registry: Registry, model: string): ModelSource {
+  let workDir: string | undefined;
+  return {
+    description: `${model}@production from the registry`,
+    async currentKey() {
+      const v = await registry.getProduction(model);
+      if (!v) throw new NoProductionModelError(model);
+      return modelKey({ version: String(v.version), sha256: v.sha256 });
+    },
+    async load() {
+      const v = await registry.getProduction(model);
+      if (!v) throw new NoProductionModelError(model);
+      workDir ??= await mkdtemp(path.join(tmpdir(), 'etaops-serve-'));
+      const dir = await mkdtemp(path.join(workDir, `v${v.version}-`));
+      await getModelDir(v.artifactUri, dir, { 'model.onnx': v.sha256 });
+      const loaded = await loadDir(dir, `${model} v${v.version} (${strippedUri(v.artifactUri)})`, v.version);
+      if (loaded.sha256 !== v.sha256) {
+        await loaded.predictor.close();
+        throw new Error(`model '${model}' v${v.version}: model.json names sha256 ${loaded.sha256}, the registry ${v.sha256}`);
+      }
+      return loaded;
+    },
+    async dispose() {
+      if (workDir) await rm(workDir, { recursive: true, force: true });
+    },
+  };
+}
