@@ -98,9 +98,15 @@ export class DatasetBuilder implements RecordSink {
   setHeader(names: string[], line = 1): void {
     const where = this.tally.report.lineLabel === 'row' ? 'result columns' : `line ${line} (header)`;
     const seen = new Map<string, number>();
+    let duplicate: string | undefined;
     names.forEach((raw, i) => {
       const name = raw.trim();
-      if (seen.has(name)) throw new DataError(`${this.source}: ${where}: column '${name}' appears twice (fields ${seen.get(name)! + 1} and ${i + 1})`, undefined, line, name);
+      if (seen.has(name)) {
+        if (duplicate === undefined && COLUMN_NAMES.includes(name)) {
+          duplicate = `${this.source}: ${where}: column '${name}' appears twice (fields ${seen.get(name)! + 1} and ${i + 1})`;
+        }
+        return;
+      }
       seen.set(name, i);
     });
     const required = COLUMN_NAMES.filter((c) => c !== TARGET_COLUMN || this.requireTarget);
@@ -117,6 +123,7 @@ export class DatasetBuilder implements RecordSink {
         hint, line, absent[0],
       );
     }
+    if (duplicate !== undefined) throw new DataError(duplicate, 'each column may appear once', line);
     NUMERIC_COLUMNS.forEach((c, k) => { this.numericField[k] = seen.get(c) ?? -1; });
     CATEGORY_COLUMNS.forEach((c, k) => { this.categoryField[k] = seen.get(c) ?? -1; });
     const r = this.tally.report;

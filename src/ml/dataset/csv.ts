@@ -112,7 +112,10 @@ export class CsvSplitter {
         anyEscaped ||= esc === 1;
         count++;
         p = q + 1;
-        if (p < n && buf[p] === CR && (p + 1 >= n ? final : buf[p + 1] === LF)) p++;
+        if (p < n && buf[p] === CR) {
+          if (p + 1 >= n && !final) return INCOMPLETE; // CR LF split across chunks?
+          if (p + 1 >= n || buf[p + 1] === LF) p++;
+        }
         if (p >= n) { if (!final) return INCOMPLETE; break; }
         if (buf[p] === COMMA) { p++; continue; }
         if (buf[p] === LF) { p++; break; }

@@ -46,7 +46,15 @@ async function openRaw(uri: string): Promise<AsyncIterable<Uint8Array>> {
   if (/^https?:\/\//i.test(uri)) {
     let res: Response;
     try {
-      res = await fetch(uri);
+      // fetch refuses credentials in a URL: send them as basic auth instead (never in messages).
+      const url = new URL(uri);
+      const headers: Record<string, string> = {};
+      if (url.username || url.password) {
+        headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
+        url.username = '';
+        url.password = '';
+      }
+      res = await fetch(url, { headers });
     } catch (err) {
       throw new DataError(`${shown}: cannot fetch: ${(err as Error).message}${(err as { cause?: Error }).cause ? ` (${(err as { cause: Error }).cause.message})` : ''}`);
     }
