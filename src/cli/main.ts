@@ -16,6 +16,7 @@ interface CommandEntry {
 /** The command table. Each entry points at src/cli/commands/<name>.ts. */
 export const COMMANDS: Record<string, CommandEntry> = {
   // 'name': { summary: '...', load: async () => (await import('./commands/name.js')).default },
+  serve: { summary: 'serve predictions over HTTP (/predict, Open Inference Protocol v2, /metrics)', load: async () => (await import('./commands/serve.js')).default },
 };
 
 function version(): string {

@@ -17,8 +17,8 @@ import { CREATED_AT_COLUMN, NUMERIC_COLUMNS } from '../ml/dataset/schema.js';
 export interface PredictionLogSink {
   enqueue(entry: { requestId: string; model: string; version: number; ts?: Date; features: unknown; prediction: number }): void;
   stats(): { written: number; dropped: number; pending: number };
-  flush(): Promise<void>;
-  close(): Promise<void>;
+  flush(): Promise<unknown>;
+  close(): Promise<unknown>;
 }
 
 /** What the service needs of the registry to store ground truth. */
