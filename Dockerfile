@@ -27,6 +27,8 @@ WORKDIR /app
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist/src ./dist/src
+# Jobs and predictors run `etaops <command>`: put the CLI on PATH.
+RUN chmod +x /app/dist/src/cli/main.js && ln -s /app/dist/src/cli/main.js /usr/local/bin/etaops
 # Writable paths are only /tmp (an emptyDir in the chart), so the root filesystem can be read-only.
 ENV NODE_ENV=production \
     ETAOPS_HOME=/tmp/etaops \
