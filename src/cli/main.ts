@@ -17,6 +17,9 @@ interface CommandEntry {
 export const COMMANDS: Record<string, CommandEntry> = {
   // 'name': { summary: '...', load: async () => (await import('./commands/name.js')).default },
   serve: { summary: 'serve predictions over HTTP (/predict, Open Inference Protocol v2, /metrics)', load: async () => (await import('./commands/serve.js')).default },
+  train: { summary: 'train the delivery-time model into a model directory', load: async () => (await import('./commands/train.js')).default },
+  predict: { summary: 'add predicted delivery seconds to a CSV file', load: async () => (await import('./commands/predict.js')).default },
+  evaluate: { summary: 'score a model directory on labelled data (overall and by market)', load: async () => (await import('./commands/evaluate.js')).default },
 };
 
 function version(): string {
