@@ -5,6 +5,8 @@
  * and counted, never fed to a test.
  */
 
+import { sortFinite } from './sort.js';
+
 /** Numeric columns with at most this many distinct values also keep exact value counts. */
 export const VALUE_COUNT_LIMIT = 64;
 
@@ -67,16 +69,7 @@ export function quantileOfSorted(sorted: Float64Array, q: number): number {
 
 /** Finite values of `values`, sorted ascending, plus how many were missing. */
 export function sortedFinite(values: Float64Array): { sorted: Float64Array; missing: number } {
-  let finite = 0;
-  for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i])) finite++;
-  const sorted = new Float64Array(finite);
-  let j = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (Number.isFinite(v)) sorted[j++] = v;
-  }
-  sorted.sort();
-  return { sorted, missing: values.length - finite };
+  return sortFinite(values);
 }
 
 /** Summary of an already sorted, finite column. `sketchSize` bounds the kept values. */
