@@ -55,8 +55,15 @@ function isPermanent(err: unknown): boolean {
   return typeof code === 'string' && /^(22|23|42)[0-9A-Z]{3}$/.test(code);
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((res) => setTimeout(res, ms).unref());
+/**
+ * `background` timers (retry backoff) do not keep the process alive on their own; a caller
+ * awaiting flush()/close() does.
+ */
+function sleep(ms: number, background = false): Promise<void> {
+  return new Promise((res) => {
+    const t = setTimeout(res, ms);
+    if (background) t.unref();
+  });
 }
 
 export class PredictionLogWriter {
@@ -212,7 +219,7 @@ export class PredictionLogWriter {
           this.putBack(batch);
           this.inflight = 0;
           failures++;
-          await sleep(Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** Math.min(failures - 1, 20)));
+          await sleep(Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** Math.min(failures - 1, 20)), true);
         }
       } finally {
         this.inflight = 0;
