@@ -70,17 +70,28 @@ module_hash() {
   } | sha256sum | cut -d' ' -f1
 }
 
-# One build at a time on this machine (services scripts may call us at once).
+up_to_date() { # name mod
+  local stamp="$STAMPS/$1"
+  [ -x "$BIN/$1" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$(module_hash "$2")" ]
+}
+
+# Nothing to do: return without waiting on a build another process is running.
+stale=()
+for name in "${names[@]}"; do
+  read -r mod pkg < <(target "$name")
+  up_to_date "$name" "$mod" || stale+=("$name")
+done
+[ "${#stale[@]}" -eq 0 ] && exit 0
+
+# One build at a time on this machine (the service scripts may call us at
+# once); whoever waited re-checks, since the other may have built it.
 exec 9>"$ETAOPS_CACHE/build.lock"
 flock 9
 
-for name in "${names[@]}"; do
+for name in "${stale[@]}"; do
   read -r mod pkg < <(target "$name")
+  up_to_date "$name" "$mod" && continue
   want="$(module_hash "$mod")"
-  stamp="$STAMPS/$name"
-  if [ -x "$BIN/$name" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
-    continue
-  fi
   echo "build-binaries: building $name (hack/$mod $pkg) ..." >&2
   log="$LOGS/$name.log"
   start=$(date +%s)
@@ -91,6 +102,6 @@ for name in "${names[@]}"; do
     exit 1
   fi
   mv -f "$BIN/.$name.tmp" "$BIN/$name"
-  echo "$want" >"$stamp"
+  echo "$want" >"$STAMPS/$name"
   echo "build-binaries: built $name in $(( $(date +%s) - start ))s" >&2
 done
