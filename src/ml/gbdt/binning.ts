@@ -6,6 +6,7 @@
  * the rule `v <= threshold` gives the same answer in float64 (TS) and float32 (ONNX runtime),
  * and splitting "bins <= b" is exactly "value <= upper[b-1]" at prediction time.
  */
+import { GBDTInputError } from './params.js';
 import { Rng } from './rng.js';
 import type { FeatureMatrix } from './types.js';
 
@@ -18,9 +19,12 @@ export const BIN_SAMPLE_ROWS = 200_000;
 export interface BinnedFeatures {
   rows: number;
   cols: number;
-  /** Row-major bin codes: bins[r * cols + f]. Row-major because tree nodes hold row subsets,
-   *  and one row's codes then share a cache line when a histogram is built over the subset. */
+  /** Column-major bin codes per feature: bins[f * rows + r] (0 = missing). Partitioning a
+   *  node by one feature then reads one contiguous column. */
   bins: Uint8Array;
+  /** Row-major histogram slots: globalBins[r * cols + f] = binOffset[f] + bin. Histograms are
+   *  built per row subset, and one row's slots then share a cache line. */
+  globalBins: Uint16Array;
   /** Bins per feature including the missing bin (>= 2). */
   numBins: Int32Array;
   /** Offset of each feature's first bin in a flat histogram. */
@@ -140,17 +144,23 @@ export function applyBins(X: FeatureMatrix, upper: Float64Array[]): BinnedFeatur
     binOffset[f] = totalBins;
     totalBins += numBins[f];
   }
+  if (totalBins > 65_536) throw new GBDTInputError(`${cols} features need ${totalBins} histogram bins; at most 65536 are supported (lower maxBins or use fewer features)`);
   const bins = new Uint8Array(rows * cols);
+  const globalBins = new Uint16Array(rows * cols);
   for (let f = 0; f < cols; f++) {
     const up = upper[f];
     const last = up.length;
+    const off = binOffset[f];
+    const colStart = f * rows;
     for (let r = 0, p = f; r < rows; r++, p += cols) {
       const v = data[p];
       // NaN → missing bin 0; +Inf (beyond every bound) is clamped into the last value bin.
-      bins[p] = v !== v ? 0 : v > FLOAT32_MAX ? last : valueBin(up, v);
+      const b = v !== v ? 0 : v > FLOAT32_MAX ? last : valueBin(up, v);
+      bins[colStart + r] = b;
+      globalBins[p] = off + b;
     }
   }
-  return { rows, cols, bins, numBins, binOffset, totalBins, upper };
+  return { rows, cols, bins, globalBins, numBins, binOffset, totalBins, upper };
 }
 
 export function binFeatures(X: FeatureMatrix, maxBins: number, seed: number): BinnedFeatures {

@@ -6,6 +6,7 @@
 import { binFeatures, type BinnedFeatures } from './binning.js';
 import type { TrainedForest, TrainedTree } from './forest.js';
 import { TreeGrower, type HistogramBuilder } from './grower.js';
+import { GradientPacking, packGradients } from './histogram.js';
 import { evaluateLoss, makeObjective, quantileOf, type Objective } from './objective.js';
 import { GBDTInputError, type GBDTParams } from './params.js';
 import { checkMatrix } from './predict.js';
@@ -72,12 +73,16 @@ function drawFeatures(cols: number, rate: number, rng: Rng, all: Int32Array): In
   return perm.slice(0, k).sort();
 }
 
-/** Sets each leaf's value (float32, shrunk) and adds it to the bagged rows' predictions. */
+/**
+ * Sets each leaf's value (float32, shrunk) and adds it to the bagged rows' predictions. The
+ * Newton step uses the exact (unquantized) gradient sum of the leaf's rows.
+ */
 function setLeafValues(
   tree: Tree,
   grower: TreeGrower,
   idx: Uint32Array,
   y: Float64Array,
+  grad: Float64Array,
   pred: Float64Array,
   obj: Objective,
   p: GBDTParams,
@@ -91,7 +96,9 @@ function setLeafValues(
       for (let i = start; i < end; i++) residuals[i - start] = y[idx[i]] - pred[idx[i]];
       raw = quantileOf(residuals.subarray(0, end - start), obj.refreshQuantile);
     } else {
-      raw = leafOutput(grower.leafGrad[k], end - start, p.lambdaL2);
+      let sum = 0;
+      for (let i = start; i < end; i++) sum += grad[idx[i]];
+      raw = leafOutput(sum, end - start, p.lambdaL2);
     }
     // Stored as float32 so ONNX (float32 leaf weights) and TS agree exactly on every leaf.
     const v = Math.fround(raw * p.learningRate);
@@ -116,6 +123,8 @@ export async function trainForest(
   const baseScore = Math.fround(obj.initScore(y));
   const pred = new Float64Array(n).fill(baseScore);
   const grad = new Float64Array(n);
+  const packed = new Float64Array(n);
+  const packing = new GradientPacking();
   const idx = new Uint32Array(n);
   const inBag = new Uint8Array(n);
   const residuals = new Float64Array(obj.refreshQuantile !== undefined ? n : 0);
@@ -135,8 +144,9 @@ export async function trainForest(
     obj.gradients(y, pred, grad);
     const m = drawRows(n, p.rowSubsample, rng, idx, inBag);
     const features = drawFeatures(cols, p.colSubsample, rng, allFeatures);
-    grower.grow(tree, grad, idx, m, features);
-    setLeafValues(tree, grower, idx, y, pred, obj, p, residuals);
+    packGradients(grad, idx, m, packing, rng, packed);
+    grower.grow(tree, packed, packing, idx, m, features);
+    setLeafValues(tree, grower, idx, y, grad, pred, obj, p, residuals);
     if (bagging) {
       for (let r = 0; r < n; r++) if (inBag[r] === 0) pred[r] += tree.value[tree.leafOfBinnedRow(binned, r)];
     }

@@ -5,7 +5,7 @@
  * Only the smaller child's histogram is built; the larger is parent − smaller.
  */
 import type { BinnedFeatures } from './binning.js';
-import { buildHistogram, HistogramPool, subtractHistogram } from './histogram.js';
+import { buildHistogram, GradientPacking, HistogramPool, subtractHistogram } from './histogram.js';
 import { findBestSplit, SplitResult, type SplitConstraints } from './split.js';
 import type { Tree } from './tree.js';
 
@@ -16,7 +16,7 @@ export interface GrowerConfig extends SplitConstraints {
 }
 
 /** Builds histograms for a row range; the booster may swap in a multi-threaded one. */
-export type HistogramBuilder = (grad: Float64Array, idx: Uint32Array, start: number, end: number, hist: Float64Array) => void;
+export type HistogramBuilder = (packed: Float64Array, idx: Uint32Array, start: number, end: number, hist: Float64Array) => void;
 
 export class TreeGrower {
   /** After grow(): leaf k covers idx[leafStart[k]..leafEnd[k]) and is tree node leafNode[k]. */
@@ -24,6 +24,7 @@ export class TreeGrower {
   readonly leafNode: Int32Array;
   readonly leafStart: Int32Array;
   readonly leafEnd: Int32Array;
+  /** Quantized gradient sum of each leaf (see histogram.ts). */
   readonly leafGrad: Float64Array;
   private readonly leafDepth: Int32Array;
   private readonly leafHist: (Float64Array | null)[];
@@ -45,26 +46,33 @@ export class TreeGrower {
     this.leafDepth = new Int32Array(L);
     this.leafHist = new Array<Float64Array | null>(L).fill(null);
     this.leafSplit = Array.from({ length: L }, () => new SplitResult());
-    this.pool = new HistogramPool(binned.totalBins * 2, L + 1);
+    this.pool = new HistogramPool(binned.totalBins, L + 1);
     this.scratch = new Uint32Array(binned.rows);
-    this.buildHist = buildHist ?? ((grad, idx, start, end, hist) => buildHistogram(binned, grad, idx, start, end, hist));
+    this.buildHist = buildHist ?? ((packed, idx, start, end, hist) => buildHistogram(binned, packed, idx, start, end, hist));
   }
 
-  /** Grows `tree` over rows idx[0..n) (reordered in place) using only `features`. */
-  grow(tree: Tree, grad: Float64Array, idx: Uint32Array, n: number, features: Int32Array): void {
+  private packing = new GradientPacking();
+
+  /**
+   * Grows `tree` over rows idx[0..n) (reordered in place) using only `features`; `packed`
+   * holds those rows' packed gradients under `packing`.
+   */
+  grow(tree: Tree, packed: Float64Array, packing: GradientPacking, idx: Uint32Array, n: number, features: Int32Array): void {
     tree.reset();
-    let sum = 0;
-    for (let i = 0; i < n; i++) sum += grad[idx[i]];
+    this.packing = packing;
     const rootHist = this.pool.acquire();
-    this.buildHist(grad, idx, 0, n, rootHist);
-    this.setLeaf(0, 0, 0, n, sum, 0, rootHist);
+    this.buildHist(packed, idx, 0, n, rootHist);
+    // Every row lands in exactly one bin of feature 0: its bins sum to the node total.
+    let total = 0;
+    for (let b = 0; b < this.binned.numBins[0]; b++) total += rootHist[b];
+    this.setLeaf(0, 0, 0, n, Math.floor(total / packing.countBase), 0, rootHist);
     this.numLeaves = 1;
     this.evaluateLeaf(0, features);
 
     while (this.numLeaves < this.cfg.maxLeaves) {
       const best = this.bestLeaf();
       if (best < 0) break;
-      this.splitLeaf(tree, best, grad, idx, features);
+      this.splitLeaf(tree, best, packed, idx, features);
     }
     for (let k = 0; k < this.numLeaves; k++) {
       const h = this.leafHist[k];
@@ -89,7 +97,7 @@ export class TreeGrower {
       return;
     }
     const count = this.leafEnd[k] - this.leafStart[k];
-    findBestSplit(this.binned, this.leafHist[k] as Float64Array, features, this.leafGrad[k], count, this.cfg, split);
+    findBestSplit(this.binned, this.leafHist[k] as Float64Array, features, this.leafGrad[k], count, this.packing, this.cfg, split);
   }
 
   private bestLeaf(): number {
@@ -105,7 +113,7 @@ export class TreeGrower {
     return best;
   }
 
-  private splitLeaf(tree: Tree, k: number, grad: Float64Array, idx: Uint32Array, features: Int32Array): void {
+  private splitLeaf(tree: Tree, k: number, packed: Float64Array, idx: Uint32Array, features: Int32Array): void {
     const s = this.leafSplit[k];
     const f = s.feature;
     const start = this.leafStart[k];
@@ -119,12 +127,12 @@ export class TreeGrower {
     const smallHist = this.pool.acquire();
     const j = this.numLeaves++;
     if (mid - start <= end - mid) {
-      this.buildHist(grad, idx, start, mid, smallHist);
+      this.buildHist(packed, idx, start, mid, smallHist);
       subtractHistogram(parentHist, smallHist);
       this.setLeaf(k, leftNode, start, mid, leftGrad, depth, smallHist);
       this.setLeaf(j, leftNode + 1, mid, end, rightGrad, depth, parentHist);
     } else {
-      this.buildHist(grad, idx, mid, end, smallHist);
+      this.buildHist(packed, idx, mid, end, smallHist);
       subtractHistogram(parentHist, smallHist);
       this.setLeaf(k, leftNode, start, mid, leftGrad, depth, parentHist);
       this.setLeaf(j, leftNode + 1, mid, end, rightGrad, depth, smallHist);
@@ -148,12 +156,12 @@ export function partitionRows(
   end: number,
   scratch: Uint32Array,
 ): number {
-  const { bins, cols } = binned;
+  const column = binned.bins.subarray(feature * binned.rows, (feature + 1) * binned.rows);
   let l = start;
   let nRight = 0;
   for (let i = start; i < end; i++) {
     const r = idx[i];
-    const b = bins[r * cols + feature];
+    const b = column[r];
     if (b === 0 ? defaultLeft : b <= bin) idx[l++] = r;
     else scratch[nRight++] = r;
   }

@@ -1,9 +1,11 @@
 /**
  * Best split of one node from its histogram. For each feature and each cut "value bins 1..t go
  * left", missing rows (bin 0) are tried on both sides and the better side is kept. Gain is the
- * L2-regularised loss reduction G_L²/(n_L+λ) + G_R²/(n_R+λ) − G²/(n+λ) with unit hessians.
+ * L2-regularised loss reduction G_L²/(n_L+λ) + G_R²/(n_R+λ) − G²/(n+λ) with unit hessians
+ * (G in real gradient units = quantized sum × scale).
  */
 import type { BinnedFeatures } from './binning.js';
+import type { GradientPacking } from './histogram.js';
 
 export interface SplitConstraints {
   lambdaL2: number;
@@ -19,6 +21,7 @@ export class SplitResult {
   /** Last value bin going left. */
   bin = 0;
   defaultLeft = false;
+  /** Quantized gradient sum of the left child. */
   leftGrad = 0;
   leftCount = 0;
 
@@ -30,15 +33,6 @@ export class SplitResult {
     this.leftGrad = 0;
     this.leftCount = 0;
   }
-
-  copyFrom(o: SplitResult): void {
-    this.gain = o.gain;
-    this.feature = o.feature;
-    this.bin = o.bin;
-    this.defaultLeft = o.defaultLeft;
-    this.leftGrad = o.leftGrad;
-    this.leftCount = o.leftCount;
-  }
 }
 
 function childAllowed(count: number, c: SplitConstraints): boolean {
@@ -48,47 +42,54 @@ function childAllowed(count: number, c: SplitConstraints): boolean {
 /**
  * Best split of feature f into `out` if better than what `out` already holds (ties keep the
  * earlier candidate: lower feature, lower bin, missing-right first, which makes results
- * independent of evaluation order).
+ * independent of evaluation order). The histogram is packed (see histogram.ts); node and
+ * child gradient sums are kept in quantized units (integers) and scaled for the gain.
  */
 export function findBestSplitForFeature(
   hist: Float64Array,
   offset: number,
   numBins: number,
   feature: number,
-  sumGrad: number,
+  sumQ: number,
   count: number,
+  countBase: number,
+  scale: number,
   c: SplitConstraints,
   out: SplitResult,
 ): void {
   const lambda = c.lambdaL2;
+  const sumGrad = sumQ * scale;
   const parentScore = (sumGrad * sumGrad) / (count + lambda);
-  const missG = hist[offset << 1];
-  const missN = hist[(offset << 1) + 1];
+  const missQ = Math.floor(hist[offset] / countBase);
+  const missN = hist[offset] - missQ * countBase;
   const hasMissing = missN > 0;
-  let gL = 0;
+  let qL = 0;
   let nL = 0;
   for (let t = 1; t < numBins; t++) {
-    const k = (offset + t) << 1;
-    gL += hist[k];
-    nL += hist[k + 1];
+    const s = hist[offset + t];
+    const q = Math.floor(s / countBase);
+    qL += q;
+    nL += s - q * countBase;
     // Missing right: left = value bins 1..t.
     if (nL > 0) {
       const nR = count - nL;
       if (childAllowed(nL, c) && childAllowed(nR, c)) {
+        const gL = qL * scale;
         const gR = sumGrad - gL;
         const gain = (gL * gL) / (nL + lambda) + (gR * gR) / (nR + lambda) - parentScore;
-        if (gain > out.gain) setSplit(out, gain, feature, t, false, gL, nL);
+        if (gain > out.gain) setSplit(out, gain, feature, t, false, qL, nL);
       }
     }
     // Missing left: left = missing + value bins 1..t (only meaningful with missing rows).
     if (hasMissing) {
-      const gLm = gL + missG;
+      const qLm = qL + missQ;
       const nLm = nL + missN;
       const nR = count - nLm;
       if (nR > 0 && childAllowed(nLm, c) && childAllowed(nR, c)) {
-        const gR = sumGrad - gLm;
-        const gain = (gLm * gLm) / (nLm + lambda) + (gR * gR) / (nR + lambda) - parentScore;
-        if (gain > out.gain) setSplit(out, gain, feature, t, true, gLm, nLm);
+        const gL = qLm * scale;
+        const gR = sumGrad - gL;
+        const gain = (gL * gL) / (nLm + lambda) + (gR * gR) / (nR + lambda) - parentScore;
+        if (gain > out.gain) setSplit(out, gain, feature, t, true, qLm, nLm);
       }
     }
   }
@@ -111,16 +112,18 @@ export function findBestSplit(
   binned: BinnedFeatures,
   hist: Float64Array,
   features: Int32Array,
-  sumGrad: number,
+  sumQ: number,
   count: number,
+  packing: GradientPacking,
   c: SplitConstraints,
   out: SplitResult,
 ): void {
   out.reset();
   if (count < 2 * c.minDataInLeaf) return;
+  const { countBase, scale } = packing;
   for (let i = 0; i < features.length; i++) {
     const f = features[i];
-    findBestSplitForFeature(hist, binned.binOffset[f], binned.numBins[f], f, sumGrad, count, c, out);
+    findBestSplitForFeature(hist, binned.binOffset[f], binned.numBins[f], f, sumQ, count, countBase, scale, c, out);
   }
   if (!(out.gain > c.minGainToSplit && out.gain > 1e-12)) out.reset();
 }

@@ -61,10 +61,10 @@ export class Tree {
 
   /** Leaf reached by row r of the binned training data. */
   leafOfBinnedRow(binned: BinnedFeatures, r: number): number {
-    const { bins, cols } = binned;
+    const { bins, rows } = binned;
     let node = 0;
     while (this.feature[node] >= 0) {
-      const b = bins[r * cols + this.feature[node]];
+      const b = bins[this.feature[node] * rows + r];
       const goLeft = b === 0 ? this.defaultLeft[node] === 1 : b <= this.bin[node];
       node = goLeft ? this.left[node] : this.right[node];
     }
