@@ -70,7 +70,7 @@ class EchoSink implements RecordSink {
   }
 
   private dropReason(buf: Uint8Array, starts: Int32Array, ends: Int32Array, count: number): string | null {
-    if (count !== this.fieldCount) return `expected ${this.fieldCount} fields as in the header, found ${count}`;
+    if (count !== this.fieldCount) return `expected ${this.fieldCount} fields as in the header but found ${count}`;
     const s = starts[this.createdField];
     const e = ends[this.createdField];
     const raw = decoder.decode(buf.subarray(s, e)).trim();

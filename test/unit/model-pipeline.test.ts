@@ -1,0 +1,112 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { targetSeconds } from '../../src/ml/dataset/schema.js';
+import { buildFeatures } from '../../src/ml/features/index.js';
+import { regressionMetrics } from '../../src/ml/metrics/index.js';
+import { loadPredictor, readModelDir, trainModel, TrainingError } from '../../src/ml/model/index.js';
+import { makeDataset, utc, type OrderRow } from './features-fixtures.js';
+
+/** Orders with a known signal: duration grows with driving estimate and items, market 3 is slow. */
+function syntheticOrders(n: number, seed = 1): OrderRow[] {
+  let s = seed;
+  const rand = (): number => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const start = utc('2015-01-22 00:00:00');
+  const rows: OrderRow[] = [];
+  for (let i = 0; i < n; i++) {
+    const created = start + Math.floor(i * 600 + rand() * 300);
+    const drive = 200 + Math.floor(rand() * 1200);
+    const items = 1 + Math.floor(rand() * 6);
+    const market = String(1 + Math.floor(rand() * 4));
+    const duration = 900 + drive + 120 * items + (market === '3' ? 600 : 0) + Math.floor(rand() * 200);
+    rows.push({
+      created_at: created,
+      actual_delivery_time: created + duration,
+      market_id: i % 50 === 7 ? undefined : market,
+      store_id: String(100 + Math.floor(rand() * 30)),
+      store_primary_category: ['pizza', 'thai', 'american'][Math.floor(rand() * 3)],
+      order_protocol: String(1 + Math.floor(rand() * 3)),
+      total_items: items,
+      subtotal: items * 900,
+      num_distinct_items: items,
+      min_item_price: 500,
+      max_item_price: 1200,
+      total_onshift_dashers: 20 + Math.floor(rand() * 20),
+      total_busy_dashers: 10 + Math.floor(rand() * 10),
+      total_outstanding_orders: 15 + Math.floor(rand() * 30),
+      estimated_order_place_duration: 446,
+      estimated_store_to_consumer_driving_duration: drive,
+    });
+  }
+  return rows;
+}
+
+test('trainModel writes a model whose ONNX predictions match the trained forest and whose metrics are the holdout\'s', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'etaops-train-'));
+  try {
+    const ds = makeDataset(syntheticOrders(600));
+    const progress: number[] = [];
+    const result = await trainModel({ dataset: ds, modelDir: dir, params: { numTrees: 40, learningRate: 0.2, numThreads: 1 }, onProgress: (p) => progress.push(p.tree) });
+    const { meta } = await readModelDir(dir);
+    assert.ok(progress.length > 0, 'progress was reported');
+    assert.equal(meta.split.trainRows + meta.split.holdoutRows, 600);
+    assert.equal(meta.split.holdoutRows, 120);
+    assert.ok(meta.bestIteration >= 1 && meta.bestIteration <= 40);
+    assert.equal(meta.params.numTrees, meta.bestIteration, 'the refit uses the early-stopped tree count');
+    assert.match(meta.data.fingerprint, /^[0-9a-f]{64}$/);
+    assert.ok(meta.training_profile && typeof meta.training_profile === 'object', 'training profile filled by src/drift');
+
+    // The holdout is the latest 20% of rows, untouched by fitting.
+    const created = ds.numeric.created_at;
+    const latestTrain = Math.max(...Array.from(result.split.train, (r) => created[r]));
+    assert.ok(Array.from(result.split.holdout).every((r) => created[r] > latestTrain));
+    assert.equal(meta.split.holdoutFrom, new Date(created[result.split.holdout[0]] * 1000).toISOString());
+
+    // ONNX (onnxruntime) and the TS forest agree on every row.
+    const predictor = await loadPredictor(dir);
+    try {
+      const onnx = await predictor.predict(ds);
+      const ts = result.model.predict(buildFeatures(ds, result.spec));
+      for (let i = 0; i < ds.rowCount; i++) assert.ok(Math.abs(onnx[i] - ts[i]) <= 1e-4 * Math.abs(ts[i]), `row ${i}: ${onnx[i]} vs ${ts[i]}`);
+      const y = targetSeconds(ds);
+      const holdoutMetrics = regressionMetrics(y, onnx, result.split.holdout);
+      assert.ok(Math.abs(holdoutMetrics.rmse - meta.metrics.overall.rmse) < 1e-6);
+      // The signal is learnable: far better than predicting the mean.
+      assert.ok(meta.metrics.overall.r2 > 0.8, `holdout R² ${meta.metrics.overall.r2}`);
+      assert.ok(meta.metrics.byMarket['3'].count > 0 && meta.metrics.byMarket['(missing)'].count > 0);
+    } finally {
+      await predictor.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('training is deterministic: same data and seed, same model bytes', async () => {
+  const ds = makeDataset(syntheticOrders(300, 5));
+  const params = { numTrees: 15, learningRate: 0.3, numThreads: 1, rowSubsample: 0.8, seed: 3 };
+  const a = await trainModel({ dataset: ds, params });
+  const b = await trainModel({ dataset: ds, params });
+  assert.equal(a.meta.onnx.sha256, b.meta.onnx.sha256);
+});
+
+test('too few usable rows and bad options fail with a clear message before any training', async () => {
+  const ds = makeDataset(syntheticOrders(10));
+  await assert.rejects(trainModel({ dataset: ds }), (err: unknown) => err instanceof TrainingError && /10 rows with a usable delivery time; training needs at least 20/.test(err.message));
+  await assert.rejects(trainModel({ dataset: makeDataset(syntheticOrders(50)), holdoutFraction: 1.5 }), /holdoutFraction must be a number > 0 and < 1/);
+  await assert.rejects(trainModel({ dataset: ds, params: { maxLeaves: 1 } }), /maxLeaves/);
+});
+
+test('the predictor rejects ONNX bytes that do not belong to the meta', async () => {
+  const ds = makeDataset(syntheticOrders(100));
+  const r = await trainModel({ dataset: ds, params: { numTrees: 5, numThreads: 1 } });
+  await assert.rejects(loadPredictor({ onnx: Uint8Array.of(1, 2, 3), meta: r.meta }), /sha256/);
+  const p = await loadPredictor({ onnx: r.onnx, meta: r.meta });
+  const one = await p.predict(makeDataset([syntheticOrders(1)[0]]));
+  assert.equal(one.length, 1);
+  assert.ok(Number.isFinite(one[0]));
+  await p.close();
+  await assert.rejects(p.predict(ds), /closed/);
+});
