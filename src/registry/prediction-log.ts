@@ -43,7 +43,8 @@ interface Row {
   prediction: number;
 }
 
-const COLUMNS_PER_ROW = 6;
+/** Bounds one statement's size (and what a failed batch re-sends). */
+const MAX_BATCH = 5000;
 
 /**
  * Errors about the data itself (SQLSTATE classes 22 data exception, 23 integrity, 42 syntax or
@@ -84,7 +85,7 @@ export class PredictionLogWriter {
   private counters = { written: 0, dropped: 0, failedBatches: 0 };
 
   constructor(private readonly db: Database, opts: PredictionLogWriterOptions = {}) {
-    this.batchSize = Math.max(1, Math.min(opts.batchSize ?? 500, Math.floor(65535 / COLUMNS_PER_ROW)));
+    this.batchSize = Math.max(1, Math.min(opts.batchSize ?? 500, MAX_BATCH));
     this.flushIntervalMs = Math.max(0, opts.flushIntervalMs ?? 200);
     this.maxBuffered = Math.max(1, opts.maxBuffered ?? 100_000);
     this.retryBaseMs = Math.max(1, opts.retryBaseMs ?? 100);
@@ -245,16 +246,31 @@ export class PredictionLogWriter {
     }
   }
 
+  /**
+   * One INSERT per batch. The rows travel as six array parameters expanded by unnest(): a
+   * fixed, tiny statement for any batch size, which Postgres parses far faster than a VALUES
+   * list with six placeholders per row.
+   */
   private async insert(batch: Row[]): Promise<void> {
-    const params: unknown[] = [];
-    const tuples: string[] = [];
+    const ids: string[] = [];
+    const models: string[] = [];
+    const versions: number[] = [];
+    const times: string[] = [];
+    const features: string[] = [];
+    const predictions: (number | string)[] = [];
     for (const r of batch) {
-      const b = params.length;
-      tuples.push(`($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}::timestamptz, $${b + 5}::jsonb, $${b + 6})`);
-      params.push(r.requestId, r.model, r.version, r.ts.toISOString(), r.features, r.prediction);
+      ids.push(r.requestId);
+      models.push(r.model);
+      versions.push(r.version);
+      times.push(r.ts.toISOString());
+      features.push(r.features);
+      // Array literals carry non-finite floats by name.
+      predictions.push(Number.isFinite(r.prediction) ? r.prediction : String(r.prediction));
     }
     await this.db.query(
-      `INSERT INTO prediction_log (request_id, model, version, ts, features, prediction) VALUES ${tuples.join(', ')}`, params);
+      `INSERT INTO prediction_log (request_id, model, version, ts, features, prediction)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::timestamptz[], $5::jsonb[], $6::double precision[])`,
+      [ids, models, versions, times, features, predictions]);
   }
 
   private report(err: unknown): void {
