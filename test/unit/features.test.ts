@@ -9,7 +9,10 @@ import {
   validateFeatureSpec,
   FeatureSpecError,
 } from '../../src/ml/features/index.js';
-import { makeDataset, oneRow, utc, type OrderRow } from './features-fixtures.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { readDataset } from '../../src/ml/dataset/index.js';
+import { ordersToDataset, OrderValidationError } from '../../src/server/order-input.js';
+import { makeDataset, oneRow, SAMPLE_CSV, utc, type OrderRow } from './features-fixtures.js';
 
 const col = (name: string): number => FEATURE_NAMES_V1.indexOf(name as (typeof FEATURE_NAMES_V1)[number]);
 
@@ -171,4 +174,31 @@ test('the spec survives a JSON round trip and bad specs are rejected with the fi
   const broken = JSON.parse(JSON.stringify(spec));
   broken.categories.order_protocol.unseenCode = 0;
   assert.throws(() => validateFeatureSpec(broken), /categories\.order_protocol/);
+});
+
+test('real sample: every order gives the same vector from the CSV batch and as server JSON', { skip: existsSync(SAMPLE_CSV) ? false : `real sample not found at ${SAMPLE_CSV.pathname}` }, async () => {
+  const { dataset } = await readDataset(SAMPLE_CSV.pathname);
+  const spec = fitFeatureSpec(dataset);
+  const X = buildFeatures(dataset, spec);
+  const lines = readFileSync(SAMPLE_CSV, 'utf8').trimEnd().split('\n');
+  const header = lines[0].split(',');
+  let compared = 0;
+  for (let r = 0; r < dataset.rowCount; r += 37) {
+    const fields = lines[dataset.sourceLine[r] - 1].split(',');
+    const order: Record<string, string | null> = {};
+    header.forEach((name, i) => {
+      if (name !== 'actual_delivery_time') order[name] = fields[i] === '' ? null : fields[i];
+    });
+    let single;
+    try {
+      single = ordersToDataset(order).dataset;
+    } catch (err) {
+      assert.ok(err instanceof OrderValidationError, String(err)); // the server refuses impossible values outright
+      continue;
+    }
+    const v = buildFeatures(single, spec).data;
+    assert.deepEqual(Array.from(v), Array.from(X.data.subarray(r * X.cols, (r + 1) * X.cols)), `source line ${dataset.sourceLine[r]}`);
+    compared++;
+  }
+  assert.ok(compared > 600, `compared ${compared} orders`);
 });
