@@ -20,6 +20,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
   train: { summary: 'train the delivery-time model into a model directory', load: async () => (await import('./commands/train.js')).default },
   predict: { summary: 'add predicted delivery seconds to a CSV file', load: async () => (await import('./commands/predict.js')).default },
   evaluate: { summary: 'score a model directory on labelled data (overall and by market)', load: async () => (await import('./commands/evaluate.js')).default },
+  controller: { summary: 'run the Kubernetes operator (TrainingRun, ModelVersion, DriftCheck)', load: async () => (await import('./commands/controller.js')).default },
 };
 
 function version(): string {

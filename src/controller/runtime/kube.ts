@@ -1,12 +1,13 @@
 /**
  * A thin REST client for any Kubernetes resource, over node:http(s) with the credentials of a
- * @kubernetes/client-node KubeConfig. The generated typed clients of client-node do not cover
- * status subresources of custom objects uniformly nor streaming watches with control over
- * errors; one generic client also lets the manager count API requests per verb (metrics, bench).
+ * kubeconfig (see kubeconfig.ts). @kubernetes/client-node is used for its types only: at runtime
+ * it loads undici 8, which needs Node >= 22.19 (etaops supports Node 20), and its watch aborts
+ * after 30 s without data. One generic client also gives full control over watch errors and
+ * lets the manager count API requests per verb (metrics, bench).
  */
 import http from 'node:http';
 import https from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
+import { bearerToken, type KubeAuth } from './kubeconfig.js';
 
 /** Which resource: group ('' = core), version, plural. */
 export interface GVR {
@@ -97,22 +98,21 @@ export class KubeClient {
   onRequest: (verb: string, code: number) => void = () => {};
   private agent: http.Agent | undefined;
 
-  constructor(readonly kc: KubeConfig) {}
+  constructor(readonly auth: KubeAuth) {}
 
   private async prepare(method: string, path: string, query?: Query): Promise<{ url: URL; opts: https.RequestOptions }> {
-    const cluster = this.kc.getCurrentCluster();
-    if (!cluster) throw new Error('kubeconfig has no current cluster');
-    const url = new URL(cluster.server.replace(/\/$/, '') + path);
+    const url = new URL(this.auth.server + path);
     for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-    const opts: https.RequestOptions = { method, headers: {} };
-    await this.kc.applyToHTTPSOptions(opts);
-    // One keep-alive agent per client instead of the fresh agent applyToHTTPSOptions makes.
     if (!this.agent) {
-      const tls = { ca: opts.ca, cert: opts.cert, key: opts.key, rejectUnauthorized: opts.rejectUnauthorized, servername: opts.servername };
-      this.agent = url.protocol === 'https:' ? new https.Agent({ keepAlive: true, maxSockets: 32, ...tls }) : new http.Agent({ keepAlive: true, maxSockets: 32 });
+      const a = this.auth;
+      this.agent = url.protocol === 'https:'
+        ? new https.Agent({ keepAlive: true, maxSockets: 32, ca: a.ca, cert: a.cert, key: a.key, rejectUnauthorized: !a.insecureSkipTLSVerify })
+        : new http.Agent({ keepAlive: true, maxSockets: 32 });
     }
-    opts.agent = this.agent;
-    return { url, opts };
+    const headers: Record<string, string> = {};
+    const token = bearerToken(this.auth);
+    if (token) headers.Authorization = `Bearer ${token}`;
+    return { url, opts: { method, headers, agent: this.agent } };
   }
 
   private send(url: URL, opts: https.RequestOptions, body: string | undefined, signal?: AbortSignal): Promise<http.IncomingMessage> {

@@ -1,0 +1,36 @@
+/**
+ * Wires the operator: shared informers, one controller per kind, the manager.
+ * The controller talks to the API server only (and later to src/registry + src/storage);
+ * it never imports the GBDT or the prediction server.
+ */
+import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import type { ModelVersion, TrainingRun } from '../api/index.js';
+import type { ControllerConfig } from './config.js';
+import { Controller } from './runtime/controller.js';
+import { GVRS, type KubeClient, type KubeObject } from './runtime/kube.js';
+import { Manager, type ManagerOptions } from './runtime/manager.js';
+import { LABEL_MANAGED_BY, LABEL_RUN, MODELVERSIONS, TRAININGRUNS, TrainingRunReconciler } from './trainingrun.js';
+
+export interface OperatorOptions extends Omit<ManagerOptions, 'client'> {
+  client: KubeClient;
+  config: ControllerConfig;
+  workers?: number;
+}
+
+export function buildOperator(o: OperatorOptions): Manager {
+  const log = o.log ?? (() => {});
+  const mgr = new Manager(o);
+  const runs = mgr.informer<TrainingRun & KubeObject>(TRAININGRUNS);
+  const versions = mgr.informer<ModelVersion & KubeObject>(MODELVERSIONS);
+  const managed = { labelSelector: `${LABEL_MANAGED_BY}=etaops` };
+  const jobs = mgr.informer<V1Job & KubeObject>(GVRS.jobs, managed);
+  const pods = mgr.informer<V1Pod & KubeObject>(GVRS.pods, managed);
+
+  const tr = new Controller(new TrainingRunReconciler(o.client, runs, jobs, pods, versions, o.config, log), { workers: o.workers, log });
+  tr.watches(runs)
+    .owns(jobs)
+    .maps(pods, (p) => (p.metadata.labels?.[LABEL_RUN] ? [`${p.metadata.namespace}/${p.metadata.labels[LABEL_RUN]}`] : []))
+    .maps(versions, (v) => (v.metadata.labels?.[LABEL_RUN] ? [`${v.metadata.namespace}/${v.metadata.labels[LABEL_RUN]}`] : []));
+  mgr.add(tr);
+  return mgr;
+}
