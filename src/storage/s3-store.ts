@@ -62,7 +62,10 @@ export function s3Error(err: unknown, uri: string): Error {
   if (name === 'CredentialsProviderError') {
     return new ArtifactAccessDeniedError(uri, 'no AWS credentials found (env, profile, web identity or instance role)', { cause: err });
   }
-  return new ArtifactError(`S3 request for ${uri} failed: ${name}${status ? ` (HTTP ${status})` : ''}`, uri, { cause: err });
+  // Neither SDK nor network error messages carry credentials; the message says what broke
+  // (e.g. connection refused, or the caller's source stream failing mid-upload).
+  const detail = (err as Error)?.message ? `: ${(err as Error).message}` : '';
+  return new ArtifactError(`S3 request for ${uri} failed: ${name}${status ? ` (HTTP ${status})` : ''}${detail}`, uri, { cause: err });
 }
 
 export class S3ArtifactStore implements ArtifactStore {

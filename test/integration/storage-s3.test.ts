@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, ListMultipartUploadsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   type ArtifactStore, ArtifactAccessDeniedError, ArtifactNotFoundError, ChecksumMismatchError, getModelDir,
   openArtifactStore, putModelDir, readArtifact,
@@ -112,6 +112,22 @@ describe('s3:// artifact store against a real S3-compatible server', { skip }, (
     assert.equal(got, size);
     assert.equal(down.digest('hex'), put.sha256);
     t.diagnostic(`20 MiB: upload ${upMs.toFixed(0)} ms, streamed download ${downMs.toFixed(0)} ms`);
+  });
+
+  it('aborts a multipart upload whose source fails: no object, no dangling upload', async () => {
+    async function* breaksAfterTenMiB() {
+      for (let i = 0; i < 10; i++) yield randomBytes(1024 * 1024);
+      throw new Error('source broke');
+    }
+    await assert.rejects(store.put('broken/blob.bin', Readable.from(breaksAfterTenMiB())), /source broke/);
+    assert.equal(await store.exists('broken/blob.bin'), false);
+    const uploads = await raw.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: `${prefix}/broken/` }));
+    assert.deepEqual(uploads.Uploads ?? [], []);
+  });
+
+  it('names the endpoint problem when the server cannot be reached', async () => {
+    const dead = openArtifactStore(`s3://${bucket}/${prefix}`, { endpoint: 'http://127.0.0.1:9' });
+    await assert.rejects(dead.get('rt/model.onnx'), (e: Error) => e.message.includes(`s3://${bucket}/${prefix}/rt/model.onnx`) && /ECONNREFUSED|connect/i.test(e.message));
   });
 
   it('uploads and fetches a model directory, verifying model.onnx', async () => {
