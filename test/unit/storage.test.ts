@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import fc from 'fast-check';
 import {
   ArtifactAccessDeniedError, ArtifactNotFoundError, ChecksumMismatchError, InvalidArtifactUriError, getModelDir,
   openArtifactStore, putModelDir, readArtifact,
@@ -76,6 +77,22 @@ describe('file:// artifact store', () => {
     assert.throws(() => openArtifactStore('gs://bucket/x'), InvalidArtifactUriError);
     assert.throws(() => openArtifactStore(''), InvalidArtifactUriError);
     await assert.rejects(store.get('s3://bucket/x'), InvalidArtifactUriError);
+  });
+
+  it('maps every accepted key to a path inside the store (property)', () => {
+    const base = join(root, 'prop');
+    const store = openArtifactStore(base);
+    const piece = fc.constantFrom('a', 'b', '.', '..', '/', '\\', '\0', '%2e', '~', ' ', 'é');
+    fc.assert(fc.property(fc.string({ unit: piece, maxLength: 12 }), (key) => {
+      let uri: string;
+      try {
+        uri = store.uriFor(key);
+      } catch (e) {
+        return e instanceof InvalidArtifactUriError;
+      }
+      const path = fileURLToPath(uri);
+      return path.startsWith(base + '/') && path.length > base.length + 1;
+    }), { numRuns: 500 });
   });
 
   it('lists by prefix, sorted, without temp files, and deletes idempotently', async () => {
