@@ -29,8 +29,15 @@ export function modelKey(m: { version: string; sha256: string }): string {
   return `${m.version}:${m.sha256}`;
 }
 
+/**
+ * onnxruntime intra-op threads for serving. One: a request scores a handful of rows, where
+ * handing work to a pool costs more than it saves, and the pool's spinning threads would take
+ * CPU from the event loop that parses requests (measured in test/bench/serve).
+ */
+const SERVING_THREADS = 1;
+
 async function loadDir(dir: string, source: string, version?: number): Promise<LoadedModel> {
-  const predictor = await loadPredictor(dir);
+  const predictor = await loadPredictor(dir, { threads: SERVING_THREADS });
   return {
     name: predictor.meta.modelName,
     version: version === undefined ? 'local' : String(version),

@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApp } from './app.js';
+import { createRequestListener } from './app.js';
 import { PredictionService, type ServiceOptions } from './service.js';
 import { modelKey, type ModelSource } from './model-source.js';
 import type { ModelIdentity } from './serving-model.js';
@@ -36,8 +36,7 @@ export interface RunningServer {
 export async function startServer(opts: StartServerOptions): Promise<RunningServer> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const service = new PredictionService(opts);
-  const app = createApp(service);
-  const http = createServer({ keepAliveTimeout: 65_000 }, app);
+  const http = createServer({ keepAliveTimeout: 65_000 }, createRequestListener(service));
   // A client that stalls mid-request must not hold a connection forever.
   http.requestTimeout = 30_000;
   http.headersTimeout = 20_000;
