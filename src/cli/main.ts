@@ -21,6 +21,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
   predict: { summary: 'add predicted delivery seconds to a CSV file', load: async () => (await import('./commands/predict.js')).default },
   evaluate: { summary: 'score a model directory on labelled data (overall and by market)', load: async () => (await import('./commands/evaluate.js')).default },
   controller: { summary: 'run the Kubernetes operator (TrainingRun, ModelVersion, DriftCheck)', load: async () => (await import('./commands/controller.js')).default },
+  drift: { summary: 'check current data (or logged predictions) for drift against a reference', load: async () => (await import('./commands/drift.js')).default },
 };
 
 function version(): string {
