@@ -65,11 +65,17 @@ export function findBestSplitForFeature(
   const hasMissing = missN > 0;
   let qL = 0;
   let nL = 0;
+  const minLeft = Math.max(c.minDataInLeaf, c.minSumHessianInLeaf);
   for (let t = 1; t < numBins; t++) {
     const s = hist[offset + t];
+    // An empty bin repeats the previous cut exactly (ties keep the earlier one): skip it.
+    if (s === 0) continue;
     const q = Math.floor(s / countBase);
     qL += q;
     nL += s - q * countBase;
+    // Left only grows with t: once the right side is too small for both variants, stop.
+    if (count - nL < minLeft) break;
+    if (nL + missN < minLeft) continue;
     // Missing right: left = value bins 1..t.
     if (nL > 0) {
       const nR = count - nL;
