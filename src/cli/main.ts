@@ -16,6 +16,7 @@ interface CommandEntry {
 /** The command table. Each entry points at src/cli/commands/<name>.ts. */
 export const COMMANDS: Record<string, CommandEntry> = {
   // 'name': { summary: '...', load: async () => (await import('./commands/name.js')).default },
+  validate: { summary: 'check a data set and print its defect report', load: async () => (await import('./commands/validate.js')).default },
   serve: { summary: 'serve predictions over HTTP (/predict, Open Inference Protocol v2, /metrics)', load: async () => (await import('./commands/serve.js')).default },
   train: { summary: 'train the delivery-time model into a model directory', load: async () => (await import('./commands/train.js')).default },
   predict: { summary: 'add predicted delivery seconds to a CSV file', load: async () => (await import('./commands/predict.js')).default },
