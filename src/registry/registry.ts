@@ -87,7 +87,13 @@ export class Registry {
     return this.db.close();
   }
 
-  /** Registers a new Candidate version numbered one past the model's latest. */
+  /**
+   * Registers a new Candidate version numbered one past the model's latest.
+   *
+   * Idempotent per training run: when `lineage.trainingRun` is set and that run already
+   * registered the same sha256 for this model, the existing version is returned and nothing is
+   * written, so a retried Job or a controller replaying a run never makes a duplicate.
+   */
   async registerVersion(input: NewModelVersion): Promise<ModelVersion> {
     checkModelName(input.model);
     if (typeof input.artifactUri !== 'string' || input.artifactUri === '') throw new InvalidRegistryInputError('artifactUri', 'must be a non-empty URI');
@@ -95,13 +101,25 @@ export class Registry {
     for (const [field, value] of [['metrics', input.metrics], ['params', input.params], ['lineage', input.lineage]] as const) {
       if (value !== undefined && !isPlainObject(value)) throw new InvalidRegistryInputError(field, 'must be a JSON object');
     }
+    const run = input.lineage?.trainingRun;
+    if (run !== undefined && (typeof run !== 'string' || run === '')) throw new InvalidRegistryInputError('lineage.trainingRun', 'must be a non-empty string');
     return this.db.transaction(async (tx) => {
-      // The upsert takes the model row's lock, so concurrent registrations queue here and
-      // each gets the next number.
+      // Lock the model row (creating it first if new): registrations of one model queue here,
+      // so each gets the next number and the run check below cannot race.
+      await tx.query('INSERT INTO models (name, latest_version) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING', [input.model]);
+      await tx.query('SELECT name FROM models WHERE name = $1 FOR UPDATE', [input.model]);
+      if (run !== undefined) {
+        const existing = await tx.query<VersionRow>(
+          `SELECT ${VERSION_COLUMNS} FROM model_versions
+           WHERE model = $1 AND lineage ? 'trainingRun' AND lineage->>'trainingRun' = $2 ORDER BY version`, [input.model, run]);
+        const same = existing.rows.find((r) => r.sha256 === input.sha256);
+        if (same) return toVersion(same);
+        if (existing.rows.length > 0) {
+          throw new InvalidRegistryInputError('lineage.trainingRun', `run '${run}' already registered ${input.model} version ${existing.rows[0].version} with a different sha256`);
+        }
+      }
       const bumped = await tx.query<{ latest_version: number }>(
-        `INSERT INTO models (name, latest_version) VALUES ($1, 1)
-         ON CONFLICT (name) DO UPDATE SET latest_version = models.latest_version + 1
-         RETURNING latest_version`, [input.model]);
+        'UPDATE models SET latest_version = latest_version + 1 WHERE name = $1 RETURNING latest_version', [input.model]);
       const version = bumped.rows[0].latest_version;
       const inserted = await tx.query<VersionRow>(
         `INSERT INTO model_versions (model, version, artifact_uri, sha256, metrics, params, feature_spec_version, lineage)
@@ -114,6 +132,29 @@ export class Registry {
          VALUES ($1, $2, NULL, 'Candidate', $3, 'registered')`, [input.model, version, input.who ?? 'etaops']);
       return toVersion(inserted.rows[0]);
     });
+  }
+
+  /**
+   * Deletes logged predictions and feedback older than `olderThanSeconds` (retention), in
+   * chunks so a large backlog never holds one long transaction. Returns the rows removed.
+   */
+  async pruneLogs(opts: { olderThanSeconds: number; chunk?: number }): Promise<{ predictions: number; feedback: number }> {
+    checkWindow(opts.olderThanSeconds);
+    const chunk = opts.chunk ?? 10_000;
+    if (!Number.isInteger(chunk) || chunk < 1) throw new InvalidRegistryInputError('chunk', `${String(chunk)} must be a whole number >= 1`);
+    const removed = { predictions: 0, feedback: 0 };
+    for (const [table, key] of [['prediction_log', 'predictions'], ['feedback', 'feedback']] as const) {
+      const idColumn = table === 'prediction_log' ? 'id' : 'request_id';
+      while (true) {
+        const r = await this.db.query(
+          `DELETE FROM ${table} WHERE ${idColumn} IN (
+             SELECT ${idColumn} FROM ${table} WHERE ts < now() - make_interval(secs => $1::double precision) LIMIT $2)`,
+          [opts.olderThanSeconds, chunk]);
+        removed[key] += r.rowCount;
+        if (r.rowCount < chunk) break;
+      }
+    }
+    return removed;
   }
 
   /** One version; UnknownModelError / UnknownVersionError when absent. */

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { type Database, Registry, migrate, openDatabase } from '../../src/registry/index.js';
+import { type Database, MIGRATIONS, Registry, migrate, openDatabase } from '../../src/registry/index.js';
 import { registryContract, sha } from '../unit/registry-fixtures.js';
 
 const url = process.env.ETAOPS_TEST_PG_URL;
@@ -39,17 +39,33 @@ describe('registry on a real Postgres', { skip }, () => {
     const dbs: Database[] = await Promise.all([1, 2, 3, 4].map(() => openDatabase(url as string, { schema, maxConnections: 2 })));
     try {
       const results = await Promise.all(dbs.map((db) => migrate(db)));
-      assert.deepEqual(results.map((r) => r.applied.length).sort(), [0, 0, 0, 1], 'exactly one caller applied 001');
-      assert.ok(results.every((r) => r.current === 1));
+      const latest = MIGRATIONS.length;
+      assert.deepEqual(results.map((r) => r.applied.length).sort(), [0, 0, 0, latest], 'exactly one caller applied them, all at once');
+      assert.ok(results.every((r) => r.current === latest));
       const tables = await dbs[0].query<{ table_name: string }>(
         'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name', [schema]);
       assert.deepEqual(tables.rows.map((t) => t.table_name),
         ['drift_results', 'feedback', 'model_versions', 'models', 'prediction_log', 'schema_migrations', 'stage_transitions']);
       const recorded = await dbs[1].query<{ n: number }>('SELECT count(*)::integer AS n FROM schema_migrations');
-      assert.equal(recorded.rows[0].n, 1);
+      assert.equal(recorded.rows[0].n, latest);
       assert.deepEqual((await migrate(dbs[2])).applied, [], 'a later start finds nothing to do');
     } finally {
       await Promise.all(dbs.map((db) => db.close()));
+    }
+  });
+
+  it('upgrades a database made by an older etaops one migration at a time, and refuses to downgrade', async () => {
+    const schema = schemaName('upg');
+    schemas.push(schema);
+    const db = await openDatabase(url as string, { schema });
+    try {
+      assert.deepEqual((await migrate(db, MIGRATIONS.slice(0, 1))).applied, [1]);
+      await db.query(`INSERT INTO models (name, latest_version) VALUES ('kept', 0)`);
+      assert.deepEqual((await migrate(db)).applied, MIGRATIONS.slice(1).map((m) => m.version));
+      assert.equal((await db.query('SELECT 1 FROM models WHERE name = $1', ['kept'])).rows.length, 1, 'data survives the upgrade');
+      await assert.rejects(migrate(db, MIGRATIONS.slice(0, 1)), /newer than this etaops knows/);
+    } finally {
+      await db.close();
     }
   });
 

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import {
   InvalidRegistryInputError, InvalidStageTransitionError, PredictionLogWriter, Registry, UnknownModelError,
-  UnknownVersionError, migrate,
+  UnknownVersionError, MIGRATIONS, migrate,
 } from '../../src/registry/index.js';
 
 export function sha(text: string): string {
@@ -56,6 +56,20 @@ export function registryContract(driver: string, getRegistry: () => Registry): v
       const m = uniqueModel('race');
       const made = await Promise.all(Array.from({ length: 16 }, (_, i) => register(reg, m, i)));
       assert.deepEqual(made.map((v) => v.version).sort((x, y) => x - y), Array.from({ length: 16 }, (_, i) => i + 1));
+    });
+
+    it('returns the existing version when a training run registers the same artifact again', async () => {
+      const reg = getRegistry();
+      const m = uniqueModel('idem');
+      const input = { model: m, artifactUri: 's3://b/m/1', sha256: sha('run-1'), lineage: { trainingRun: 'tr-abc' }, who: 'job' };
+      const [a, b, c] = await Promise.all([reg.registerVersion(input), reg.registerVersion(input), reg.registerVersion(input)]);
+      assert.deepEqual([a.version, b.version, c.version], [1, 1, 1]);
+      assert.equal((await reg.listVersions(m)).length, 1);
+      assert.equal((await reg.stageHistory(m)).length, 1);
+      await assert.rejects(reg.registerVersion({ ...input, sha256: sha('other') }), /already registered .* different sha256/);
+      // Another run, or no run at all, makes new versions as usual.
+      assert.equal((await reg.registerVersion({ ...input, lineage: { trainingRun: 'tr-def' } })).version, 2);
+      assert.equal((await reg.registerVersion({ ...input, lineage: {} })).version, 3);
     });
 
     it('rejects bad input with errors naming the field', async () => {
@@ -184,6 +198,22 @@ export function registryContract(driver: string, getRegistry: () => Registry): v
       assert.equal((await reg.recentPredictions(m, { version: 1 })).length, 0);
     });
 
+    it('prunes logged predictions and feedback past the retention window', async () => {
+      const reg = getRegistry();
+      const m = uniqueModel('prune');
+      const writer = new PredictionLogWriter(reg.db, { flushIntervalMs: 5 });
+      const old = new Date(Date.now() - 40 * 86_400_000);
+      for (let i = 0; i < 5; i++) writer.enqueue({ requestId: `${m}-old-${i}`, model: m, version: 1, features: {}, prediction: 1, ts: old });
+      for (let i = 0; i < 3; i++) writer.enqueue({ requestId: `${m}-new-${i}`, model: m, version: 1, features: {}, prediction: 1 });
+      await writer.close();
+      await reg.recordFeedback({ requestId: `${m}-old-0`, actualSeconds: 1, ts: old });
+      await reg.recordFeedback({ requestId: `${m}-new-0`, actualSeconds: 1 });
+      const removed = await reg.pruneLogs({ olderThanSeconds: 30 * 86_400, chunk: 2 });
+      assert.ok(removed.predictions >= 5 && removed.feedback >= 1, JSON.stringify(removed));
+      assert.deepEqual((await reg.recentPredictions(m)).map((p) => p.requestId).sort(), [`${m}-new-0`, `${m}-new-1`, `${m}-new-2`]);
+      assert.equal((await reg.liveAccuracy(m, { windowSeconds: 3600 })).count, 1);
+    });
+
     it('stores drift results and lists them newest first', async () => {
       const reg = getRegistry();
       const m = uniqueModel('drift');
@@ -201,7 +231,7 @@ export function registryContract(driver: string, getRegistry: () => Registry): v
       const reg = getRegistry();
       assert.deepEqual((await migrate(reg.db)).applied, []);
       const before = await reg.db.query<{ n: number }>('SELECT count(*)::integer AS n FROM schema_migrations');
-      assert.equal(before.rows[0].n, 1);
+      assert.equal(before.rows[0].n, MIGRATIONS.length);
       await assert.rejects(migrate(reg.db, [{ version: 1, name: '001_init', sql: 'SELECT 1' }]), /changed after it was applied/);
     });
   });

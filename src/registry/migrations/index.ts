@@ -8,6 +8,7 @@ import type { Database } from '../database.js';
 import { quoteSchema } from '../database.js';
 import { RegistryError } from '../errors.js';
 import { SQL_001_INIT } from './001_init.js';
+import { SQL_002_RUN_LINEAGE } from './002_run_lineage.js';
 
 export interface Migration {
   version: number;
@@ -24,6 +25,7 @@ export interface MigrateResult {
 
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: '001_init', sql: SQL_001_INIT },
+  { version: 2, name: '002_run_lineage', sql: SQL_002_RUN_LINEAGE },
 ];
 
 function checksum(sql: string): string {
