@@ -79,7 +79,7 @@ function instrumented(service: PredictionService, name: string, handler: Handler
       await handler(req, res, params);
     } catch (err) {
       const httpErr = toHttpError(err);
-      if (httpErr.status >= 500 && !(err instanceof NotReadyError)) process.stderr.write(`etaops serve: ${req.method} ${req.url}: ${(err as Error)?.stack ?? String(err)}\n`);
+      if (httpErr.status === 500) process.stderr.write(`etaops serve: ${req.method} ${req.url}: ${(err as Error)?.stack ?? String(err)}\n`);
       if (!res.headersSent) sendError(res, httpErr);
       else res.destroy();
     }
@@ -138,6 +138,14 @@ export function createApp(service: PredictionService): express.Express {
   return app;
 }
 
+/** Unknown body keys are ignored but reported back in this header (and counted in /metrics). */
+export const UNKNOWN_FIELDS_HEADER = 'X-Etaops-Unknown-Fields';
+
+function unknownFieldsHeader(paths: string[]): string {
+  const shown = paths.slice(0, 20).map((p) => p.replace(/[^\x21-\x7e]/g, '?')).join(', ');
+  return paths.length > 20 ? `${shown}, ... (${paths.length} in all)` : shown;
+}
+
 function headerRequestId(req: IncomingMessage): string | undefined {
   const h = req.headers['x-request-id'];
   const v = Array.isArray(h) ? h[0] : h;
@@ -150,6 +158,7 @@ async function predict(service: PredictionService, req: IncomingMessage, res: Se
   const scored = await service.score(parsed.rows);
   const base = headerRequestId(req);
   const version = scored.identity.version;
+  if (parsed.unknownFields.length > 0) res.setHeader(UNKNOWN_FIELDS_HEADER, unknownFieldsHeader(parsed.unknownFields));
   if (!parsed.batch) {
     const requestId = parsed.requestIds[0] ?? base ?? newRequestId();
     service.record([requestId], parsed.rows, [body], scored);

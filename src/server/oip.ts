@@ -84,6 +84,13 @@ function tensorData(t: Record<string, unknown>, path: string, errors: FieldError
     return undefined;
   }
   const data = flatten(t.data);
+  // Values must agree with the declared datatype (null stands for a missing value).
+  const wantNumber = datatype !== 'BYTES';
+  const bad = data.findIndex((v) => v !== null && (wantNumber ? typeof v !== 'number' : typeof v !== 'string'));
+  if (bad >= 0) {
+    errors.push({ path: `${path}.data[${bad}]`, message: `datatype ${String(datatype)} needs ${wantNumber ? 'numbers' : 'strings'}, got ${describeValue(data[bad])}` });
+    return undefined;
+  }
   const expected = (shape as number[]).reduce((a, b) => a * b, 1);
   if (data.length !== expected) {
     errors.push({ path: `${path}.data`, message: `shape [${shape.join(', ')}] needs ${expected} values, got ${data.length}` });
