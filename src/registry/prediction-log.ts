@@ -13,7 +13,7 @@ export interface PredictionLogWriterOptions {
   batchSize?: number;
   /** Longest an entry waits before a batch is written (default 200 ms). */
   flushIntervalMs?: number;
-  /** Entries held in memory at most; beyond that the oldest are dropped (default 100,000). */
+  /** Entries held in memory at most; beyond that the oldest are dropped (default 50,000, roughly 30 MB of order JSON). */
   maxBuffered?: number;
   /** First retry delay after a failed write; doubles up to retryMaxMs (defaults 100 / 5000 ms). */
   retryBaseMs?: number;
@@ -87,7 +87,7 @@ export class PredictionLogWriter {
   constructor(private readonly db: Database, opts: PredictionLogWriterOptions = {}) {
     this.batchSize = Math.max(1, Math.min(opts.batchSize ?? 500, MAX_BATCH));
     this.flushIntervalMs = Math.max(0, opts.flushIntervalMs ?? 200);
-    this.maxBuffered = Math.max(1, opts.maxBuffered ?? 100_000);
+    this.maxBuffered = Math.max(1, opts.maxBuffered ?? 50_000);
     this.retryBaseMs = Math.max(1, opts.retryBaseMs ?? 100);
     this.retryMaxMs = Math.max(this.retryBaseMs, opts.retryMaxMs ?? 5000);
     this.onError = opts.onError ?? (() => {});
