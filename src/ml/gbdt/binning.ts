@@ -133,8 +133,9 @@ export function fitBinEdges(X: FeatureMatrix, maxBins: number, seed: number): Fl
   return uppers;
 }
 
-/** Bin codes for every row of X under the given edges. */
-export function applyBins(X: FeatureMatrix, upper: Float64Array[]): BinnedFeatures {
+/** Bin codes for every row of X under the given edges; `shared` puts the histogram slots in a
+ *  SharedArrayBuffer for worker threads. */
+export function applyBins(X: FeatureMatrix, upper: Float64Array[], shared = false): BinnedFeatures {
   const { rows, cols, data } = X;
   const numBins = new Int32Array(cols);
   const binOffset = new Int32Array(cols);
@@ -146,7 +147,7 @@ export function applyBins(X: FeatureMatrix, upper: Float64Array[]): BinnedFeatur
   }
   if (totalBins > 65_536) throw new GBDTInputError(`${cols} features need ${totalBins} histogram bins; at most 65536 are supported (lower maxBins or use fewer features)`);
   const bins = new Uint8Array(rows * cols);
-  const globalBins = new Uint16Array(rows * cols);
+  const globalBins = shared ? new Uint16Array(new SharedArrayBuffer(rows * cols * 2)) : new Uint16Array(rows * cols);
   for (let f = 0; f < cols; f++) {
     const up = upper[f];
     const last = up.length;
@@ -163,6 +164,6 @@ export function applyBins(X: FeatureMatrix, upper: Float64Array[]): BinnedFeatur
   return { rows, cols, bins, globalBins, numBins, binOffset, totalBins, upper };
 }
 
-export function binFeatures(X: FeatureMatrix, maxBins: number, seed: number): BinnedFeatures {
-  return applyBins(X, fitBinEdges(X, maxBins, seed));
+export function binFeatures(X: FeatureMatrix, maxBins: number, seed: number, shared = false): BinnedFeatures {
+  return applyBins(X, fitBinEdges(X, maxBins, seed), shared);
 }

@@ -8,18 +8,13 @@ import type { TrainedForest, TrainedTree } from './forest.js';
 import { TreeGrower, type HistogramBuilder } from './grower.js';
 import { GradientPacking, packGradients } from './histogram.js';
 import { evaluateLoss, makeObjective, quantileOf, type Objective } from './objective.js';
-import { GBDTInputError, type GBDTParams } from './params.js';
+import { effectiveThreads, GBDTInputError, type GBDTParams } from './params.js';
+import { ParallelHistogramBuilder, sharedFloat64, sharedUint32 } from './parallel.js';
 import { checkMatrix } from './predict.js';
 import { Rng } from './rng.js';
 import { leafOutput } from './split.js';
 import { Tree } from './tree.js';
 import type { FeatureMatrix, FitOptions } from './types.js';
-
-export interface BoostContext {
-  binned: BinnedFeatures;
-  /** Optional faster histogram builder (worker threads); single-threaded when absent. */
-  histogramBuilder?: HistogramBuilder;
-}
 
 export function validateTrainingInput(X: FeatureMatrix, y: Float64Array, opts: FitOptions): void {
   checkMatrix(X, undefined, 'fit');
@@ -107,30 +102,46 @@ function setLeafValues(
   }
 }
 
-export async function trainForest(
+/** Fewer rows than this train single-threaded: starting workers would cost more than it saves. */
+export const MIN_ROWS_FOR_THREADS = 100_000;
+
+export async function trainForest(X: FeatureMatrix, y: Float64Array, p: GBDTParams, opts: FitOptions): Promise<TrainedForest> {
+  validateTrainingInput(X, y, opts);
+  const threads = X.rows >= MIN_ROWS_FOR_THREADS ? effectiveThreads(p) : 1;
+  const shared = threads > 1;
+  const binned = binFeatures(X, p.maxBins, p.seed, shared);
+  const idx = shared ? sharedUint32(X.rows) : new Uint32Array(X.rows);
+  const packed = shared ? sharedFloat64(X.rows) : new Float64Array(X.rows);
+  const parallel = shared ? await ParallelHistogramBuilder.start(binned, packed, idx, threads) : undefined;
+  try {
+    return boost(X, y, p, opts, binned, idx, packed, parallel?.build);
+  } finally {
+    await parallel?.close();
+  }
+}
+
+function boost(
   X: FeatureMatrix,
   y: Float64Array,
   p: GBDTParams,
   opts: FitOptions,
-  makeContext?: (binned: BinnedFeatures) => Promise<BoostContext>,
-): Promise<TrainedForest> {
-  validateTrainingInput(X, y, opts);
+  binned: BinnedFeatures,
+  idx: Uint32Array,
+  packed: Float64Array,
+  histogramBuilder: HistogramBuilder | undefined,
+): TrainedForest {
   const n = X.rows;
   const cols = X.cols;
-  const binned = binFeatures(X, p.maxBins, p.seed);
-  const ctx = makeContext ? await makeContext(binned) : { binned };
   const obj = makeObjective(p);
   const baseScore = Math.fround(obj.initScore(y));
   const pred = new Float64Array(n).fill(baseScore);
   const grad = new Float64Array(n);
-  const packed = new Float64Array(n);
   const packing = new GradientPacking();
-  const idx = new Uint32Array(n);
   const inBag = new Uint8Array(n);
   const residuals = new Float64Array(obj.refreshQuantile !== undefined ? n : 0);
   const allFeatures = Int32Array.from({ length: cols }, (_, i) => i);
   const rng = new Rng(p.seed);
-  const grower = new TreeGrower(binned, { ...p }, ctx.histogramBuilder);
+  const grower = new TreeGrower(binned, { ...p }, histogramBuilder);
   const tree = new Tree(p.maxLeaves);
   const valid = opts.validation;
   const validPred = valid ? new Float64Array(valid.X.rows).fill(baseScore) : undefined;
