@@ -6,12 +6,14 @@
  * Per column: type, counts, missing share, mean/std/min/max, quantiles, exact distinct count,
  * exact value counts for numeric columns with few distinct values, and a quantile sketch
  * (k order statistics at mid-ranks, default k = 2000) standing in for the full sorted column;
- * categorical columns keep their top-K categories (default 100) and pool the rest as "other".
+ * categorical columns keep their top-K categories (default 100) and pool the rest as "other";
+ * labels over 200 characters are shortened to 180 + a hash (see canonicalLabel).
  * Size is bounded by `profileSizeBound(options)` whatever the row count.
  */
 import type { Dataset } from '../ml/dataset/schema.js';
 import { driftColumnsOf, type ColumnSource, type ExtraColumns } from './columns.js';
 import {
+  MAX_LABEL_LENGTH,
   VALUE_COUNT_LIMIT,
   categoricalFromMap,
   quantileOfSorted,
@@ -28,8 +30,6 @@ export const DEFAULT_SKETCH_SIZE = 2000;
 export const MAX_SKETCH_SIZE = 20000;
 export const DEFAULT_TOP_K = 100;
 export const MAX_TOP_K = 1000;
-/** Category labels longer than this are cut (hostile or broken input must not bloat model.json). */
-export const MAX_LABEL_LENGTH = 200;
 export const PROFILE_QUANTILES = [0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1] as const;
 
 export interface NumericColumnProfile {
@@ -126,13 +126,8 @@ function numericProfile(values: Float64Array, sketchSize: number): NumericColumn
 }
 
 function categoricalProfile(summary: CategoricalSummary, topK: number): CategoricalColumnProfile {
-  // Cut labels first (merging any that become equal), then rank.
-  const merged = new Map<string, number>();
-  summary.labels.forEach((label, i) => {
-    const cut = label.length > MAX_LABEL_LENGTH ? label.slice(0, MAX_LABEL_LENGTH) : label;
-    merged.set(cut, (merged.get(cut) ?? 0) + summary.counts[i]);
-  });
-  const ranked = [...merged.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  // Labels are already canonical (long ones shortened + hashed by summarizeCategorical).
+  const ranked = summary.labels.map((l, i): [string, number] => [l, summary.counts[i]]).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const top = ranked.slice(0, topK);
   let other = 0;
   for (const [, c] of ranked.slice(topK)) other += c;

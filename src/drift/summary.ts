@@ -117,6 +117,23 @@ export function summarizeNumeric(values: Float64Array, sketchSize = Infinity): N
   return summarizeSorted(sorted, missing, sketchSize);
 }
 
+/** Category labels longer than this are shortened (hostile or broken input must not bloat profiles). */
+export const MAX_LABEL_LENGTH = 200;
+
+/**
+ * A label as drift stores it: labels over MAX_LABEL_LENGTH keep their first 180 characters plus
+ * a hash of the whole, so distinct long labels stay distinct and both windows map alike.
+ */
+export function canonicalLabel(label: string): string {
+  if (label.length <= MAX_LABEL_LENGTH) return label;
+  let h = 0x811c9dc5; // FNV-1a, 32 bit
+  for (let i = 0; i < label.length; i++) {
+    h ^= label.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return `${label.slice(0, 180)}…#${h.toString(16).padStart(8, '0')}`;
+}
+
 /** Counts per category label; codes < 0 (or past the dictionary) are missing. */
 export function summarizeCategorical(codes: Int32Array, labels: readonly string[]): CategoricalSummary {
   const tally = new Float64Array(labels.length);
@@ -129,7 +146,9 @@ export function summarizeCategorical(codes: Int32Array, labels: readonly string[
   // Merge labels that repeat in a dictionary (defensive: dictionaries should be unique).
   const byLabel = new Map<string, number>();
   for (let c = 0; c < labels.length; c++) {
-    if (tally[c] > 0) byLabel.set(labels[c], (byLabel.get(labels[c]) ?? 0) + tally[c]);
+    if (tally[c] === 0) continue;
+    const label = canonicalLabel(labels[c]);
+    byLabel.set(label, (byLabel.get(label) ?? 0) + tally[c]);
   }
   return categoricalFromMap(byLabel, missing, 0);
 }
