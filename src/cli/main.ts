@@ -18,6 +18,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
   // 'name': { summary: '...', load: async () => (await import('./commands/name.js')).default },
   validate: { summary: 'check a data set and print its defect report', load: async () => (await import('./commands/validate.js')).default },
   serve: { summary: 'serve predictions over HTTP (/predict, Open Inference Protocol v2, /metrics)', load: async () => (await import('./commands/serve.js')).default },
+  up: { summary: 'embedded mode: train, register, serve on :9696 and check drift on this machine', load: async () => (await import('./commands/up.js')).default },
   train: { summary: 'train the delivery-time model into a model directory', load: async () => (await import('./commands/train.js')).default },
   predict: { summary: 'add predicted delivery seconds to a CSV file', load: async () => (await import('./commands/predict.js')).default },
   evaluate: { summary: 'score a model directory on labelled data (overall and by market)', load: async () => (await import('./commands/evaluate.js')).default },
