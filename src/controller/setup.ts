@@ -3,18 +3,21 @@
  * The controller talks to the API server only (and later to src/registry + src/storage);
  * it never imports the GBDT or the prediction server.
  */
-import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import type { V1Deployment, V1Job, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { ModelVersion, TrainingRun } from '../api/index.js';
 import type { ControllerConfig } from './config.js';
 import { Controller } from './runtime/controller.js';
 import { GVRS, type KubeClient, type KubeObject } from './runtime/kube.js';
 import { Manager, type ManagerOptions } from './runtime/manager.js';
-import { LABEL_MANAGED_BY, LABEL_RUN, MODELVERSIONS, TRAININGRUNS, TrainingRunReconciler } from './trainingrun.js';
+import { ModelVersionReconciler, type ArtifactChecker } from './modelversion.js';
+import { LABEL_MANAGED_BY, LABEL_MODEL, LABEL_RUN, MODELVERSIONS, TRAININGRUNS, TrainingRunReconciler } from './trainingrun.js';
 
 export interface OperatorOptions extends Omit<ManagerOptions, 'client'> {
   client: KubeClient;
   config: ControllerConfig;
   workers?: number;
+  /** How ModelVersion artifacts are verified (default: through src/storage). */
+  artifactChecker?: ArtifactChecker;
 }
 
 export function buildOperator(o: OperatorOptions): Manager {
@@ -32,5 +35,16 @@ export function buildOperator(o: OperatorOptions): Manager {
     .maps(pods, (p) => (p.metadata.labels?.[LABEL_RUN] ? [`${p.metadata.namespace}/${p.metadata.labels[LABEL_RUN]}`] : []))
     .maps(versions, (v) => (v.metadata.labels?.[LABEL_RUN] ? [`${v.metadata.namespace}/${v.metadata.labels[LABEL_RUN]}`] : []));
   mgr.add(tr);
+
+  const deployments = mgr.informer<V1Deployment & KubeObject>(GVRS.deployments, managed);
+  const services = mgr.informer<V1Service & KubeObject>(GVRS.services, managed);
+  const sameModel = (ns: string | undefined, model: string | undefined) =>
+    versions.list(ns).filter((v) => v.spec.model === model).map((v) => `${v.metadata.namespace}/${v.metadata.name}`);
+  const mv = new Controller(new ModelVersionReconciler(o.client, versions, deployments, services, o.config, o.artifactChecker, log), { workers: o.workers, log });
+  mv.watches(versions)
+    // A version finishing its rollout or being archived changes what its siblings must do.
+    .maps(versions, (v) => sameModel(v.metadata.namespace, v.spec.model))
+    .maps(deployments, (d) => sameModel(d.metadata.namespace, d.metadata.labels?.[LABEL_MODEL]));
+  mgr.add(mv);
   return mgr;
 }
