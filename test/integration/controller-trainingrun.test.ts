@@ -32,7 +32,7 @@ describe('TrainingRun reconciler on a real API server', { skip: SKIP }, () => {
   let c: KubeClient;
   let mgr: Manager | undefined;
   const start = async () => {
-    mgr = buildOperator({ client: testClient(), config, namespace: NS, workers: 2, log: (m) => process.env.ETAOPS_DEBUG && process.stderr.write(`${m}\n`) });
+    mgr = buildOperator({ client: testClient(), config, namespace: NS, workers: 2, artifactChecker: async () => ({ ok: true }), log: (m) => process.env.ETAOPS_DEBUG && process.stderr.write(`${m}\n`) });
     await mgr.start();
   };
   before(async () => {
