@@ -74,8 +74,9 @@ describe('s3:// artifact store against a real S3-compatible server', { skip }, (
     const accessKeyId = process.env.AWS_ACCESS_KEY_ID ?? 'etaopstest';
     const wrongSecret = 'definitely-not-the-secret-0123456789';
     const denied = openArtifactStore(`s3://${bucket}/${prefix}`, { credentials: { accessKeyId, secretAccessKey: wrongSecret } });
-    for (const attempt of [denied.get('rt/model.onnx'), denied.put('denied.bin', Buffer.from('x'))]) {
-      await assert.rejects(attempt, (e: Error) =>
+    // Started one at a time: a second promise rejecting while the first is awaited would be unhandled.
+    for (const attempt of [() => denied.get('rt/model.onnx'), () => denied.put('denied.bin', Buffer.from('x'))]) {
+      await assert.rejects(attempt(), (e: Error) =>
         e instanceof ArtifactAccessDeniedError && e.message.includes(`s3://${bucket}/${prefix}/`) &&
         !e.message.includes(wrongSecret) && !e.message.includes(accessKeyId) && !String(e.stack).includes(wrongSecret));
     }
