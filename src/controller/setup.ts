@@ -4,11 +4,12 @@
  * it never imports the GBDT or the prediction server.
  */
 import type { V1Deployment, V1Job, V1Pod, V1Service } from '@kubernetes/client-node';
-import type { ModelVersion, TrainingRun } from '../api/index.js';
+import type { DriftCheck, ModelVersion, TrainingRun } from '../api/index.js';
 import type { ControllerConfig } from './config.js';
 import { Controller } from './runtime/controller.js';
 import { GVRS, type KubeClient, type KubeObject } from './runtime/kube.js';
 import { Manager, type ManagerOptions } from './runtime/manager.js';
+import { DRIFTCHECKS, DriftCheckReconciler, LABEL_CHECK } from './driftcheck.js';
 import { ModelVersionReconciler, type ArtifactChecker } from './modelversion.js';
 import { LABEL_MANAGED_BY, LABEL_MODEL, LABEL_RUN, MODELVERSIONS, TRAININGRUNS, TrainingRunReconciler } from './trainingrun.js';
 
@@ -46,5 +47,15 @@ export function buildOperator(o: OperatorOptions): Manager {
     .maps(versions, (v) => sameModel(v.metadata.namespace, v.spec.model))
     .maps(deployments, (d) => sameModel(d.metadata.namespace, d.metadata.labels?.[LABEL_MODEL]));
   mgr.add(mv);
+
+  const checks = mgr.informer<DriftCheck & KubeObject>(DRIFTCHECKS);
+  const byCheck = (o: KubeObject) => (o.metadata.labels?.[LABEL_CHECK] ? [`${o.metadata.namespace}/${o.metadata.labels[LABEL_CHECK]}`] : []);
+  const dc = new Controller(new DriftCheckReconciler(o.client, checks, jobs, pods, versions, o.config, mgr.metrics, log), { workers: o.workers, log });
+  dc.watches(checks)
+    .owns(jobs)
+    .maps(pods, byCheck)
+    // A new Production version gives waiting checks their reference.
+    .maps(versions, (v) => checks.list(v.metadata.namespace).filter((c) => c.spec.model === v.spec.model).map((c) => `${c.metadata.namespace}/${c.metadata.name}`));
+  mgr.add(dc);
   return mgr;
 }
