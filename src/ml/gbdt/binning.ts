@@ -97,6 +97,13 @@ export function valueBin(upper: Float64Array, v: number): number {
   return lo + 1;
 }
 
+/** Number of entries of the sorted 256-entry `padded` that are < v (at most 255). */
+function countBelow(padded: Float64Array, v: number): number {
+  let pos = 0;
+  for (let step = 128; step >= 1; step >>= 1) pos += padded[pos + step - 1] < v ? step : 0;
+  return pos;
+}
+
 function sampleRows(rows: number, seed: number): Uint32Array {
   if (rows <= BIN_SAMPLE_ROWS) {
     const all = new Uint32Array(rows);
@@ -148,15 +155,20 @@ export function applyBins(X: FeatureMatrix, upper: Float64Array[], shared = fals
   if (totalBins > 65_536) throw new GBDTInputError(`${cols} features need ${totalBins} histogram bins; at most 65536 are supported (lower maxBins or use fewer features)`);
   const bins = new Uint8Array(rows * cols);
   const globalBins = shared ? new Uint16Array(new SharedArrayBuffer(rows * cols * 2)) : new Uint16Array(rows * cols);
+  // Bounds padded to 256 with +Infinity: a fixed 8-step search whose steps compile to
+  // conditional moves instead of unpredictable branches.
+  const padded = new Float64Array(256);
   for (let f = 0; f < cols; f++) {
     const up = upper[f];
     const last = up.length;
+    padded.fill(Infinity);
+    padded.set(up);
     const off = binOffset[f];
     const colStart = f * rows;
     for (let r = 0, p = f; r < rows; r++, p += cols) {
       const v = data[p];
       // NaN → missing bin 0; +Inf (beyond every bound) is clamped into the last value bin.
-      const b = v !== v ? 0 : v > FLOAT32_MAX ? last : valueBin(up, v);
+      const b = v !== v ? 0 : v > FLOAT32_MAX ? last : countBelow(padded, v) + 1;
       bins[colStart + r] = b;
       globalBins[p] = off + b;
     }
