@@ -17,6 +17,7 @@ interface CommandEntry {
 export const COMMANDS: Record<string, CommandEntry> = {
   // 'name': { summary: '...', load: async () => (await import('./commands/name.js')).default },
   validate: { summary: 'check a data set and print its defect report', load: async () => (await import('./commands/validate.js')).default },
+  'gen-data': { summary: 'generate a calibrated DoorDash-like data set (CSV, optional drift scenario)', load: async () => (await import('./commands/gen-data.js')).default },
   serve: { summary: 'serve predictions over HTTP (/predict, Open Inference Protocol v2, /metrics)', load: async () => (await import('./commands/serve.js')).default },
   up: { summary: 'embedded mode: train, register, serve on :9696 and check drift on this machine', load: async () => (await import('./commands/up.js')).default },
   train: { summary: 'train the delivery-time model into a model directory', load: async () => (await import('./commands/train.js')).default },
