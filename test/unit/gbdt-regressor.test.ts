@@ -142,3 +142,9 @@ test('JSON round trip predicts identically; a corrupt forest is rejected', async
   assert.throws(() => GBDTRegressor.fromJSON(bad), /child indices out of range/);
   assert.throws(() => GBDTRegressor.fromJSON({ ...m.toJSON(), format: 'xgboost' } as never), /not an etaops-gbdt/);
 });
+
+test('tiny data with heavy subsampling and no regularisation still gives finite predictions', async () => {
+  const d = syntheticData(6, 2, 12);
+  const m = await new GBDTRegressor({ numTrees: 20, rowSubsample: 0.1, lambdaL2: 0, minDataInLeaf: 1 }).fit(d.X, d.y);
+  assert.ok(m.predict(d.X).every((v) => Number.isFinite(v)));
+});

@@ -26,7 +26,7 @@ export class GradientPacking {
     const countBits = Math.max(1, Math.ceil(Math.log2(rows + 1)));
     this.countBase = 2 ** countBits;
     // |Σq| · countBase + rows < 2^53 for any subset of the rows keeps every sum exact.
-    this.levels = Math.floor((2 ** 53 - this.countBase) / (rows * this.countBase));
+    this.levels = Math.floor((2 ** 53 - this.countBase) / (Math.max(1, rows) * this.countBase));
     if (this.levels < 1) throw new RangeError(`too many rows (${rows}) for exact packed histograms`);
     this.scale = maxAbsGrad > 0 ? maxAbsGrad / this.levels : 1;
   }

@@ -136,5 +136,6 @@ export function findBestSplit(
 
 /** Leaf output minimising the regularised L2 loss: −G/(n+λ). */
 export function leafOutput(sumGrad: number, count: number, lambdaL2: number): number {
-  return -sumGrad / (count + lambdaL2);
+  const denom = count + lambdaL2;
+  return denom > 0 ? -sumGrad / denom : 0;
 }
