@@ -4,7 +4,6 @@
  *
  *   registry/     the model registry (PGlite: Postgres in-process, same SQL and migrations)
  *   artifacts/    model directories (file:// artifact store, sha256-verified)
- *   data/         the generated training and shifted data (CSV)
  *   reports/      drift reports (HTML + JSON)
  *
  * Steps: data (generate, or --data) → train → register → promote to Production → serve the
@@ -16,13 +15,13 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Dataset } from '../ml/dataset/schema.js';
-import { readDataset } from '../ml/dataset/index.js';
 import { loadPredictor, trainModel, type ModelMeta } from '../ml/model/index.js';
 import { putModelDir } from '../storage/index.js';
 import { Registry, type ModelVersion } from '../registry/index.js';
 import { driftColumnsOf, parseTrainingProfile, runDriftCheck, writeDriftReport, type DriftResult } from '../drift/index.js';
 import { registerDriftMetrics } from '../drift/metrics.js';
 import { openServeTarget } from '../server/run.js';
+import { productionVersion } from '../server/model-source.js';
 import { startServer, type RunningServer } from '../server/server.js';
 import type { ServiceOptions } from '../server/service.js';
 import { EXAMPLE_ORDER } from '../server/order-input.js';
@@ -75,10 +74,13 @@ function layoutOf(dir: string): Layout {
   };
 }
 
-type GenerateFn = (opts: { rows: number; seed?: number; shift?: number }) => Dataset | { dataset: Dataset } | Promise<Dataset | { dataset: Dataset }>;
+type GenerateFn = (opts: { rows: number; seed?: number; shift?: string }) => Dataset | { dataset: Dataset } | Promise<Dataset | { dataset: Dataset }>;
 
-/** The data set generator (src/ml/generate), loaded when needed. */
-async function generate(rows: number, seed: number, shift: number): Promise<Dataset> {
+/** The generator's drift scenario for the demo's check: one market runs short of dashers. */
+export const DEMO_DRIFT_SCENARIO = 'busy-market';
+
+/** The data set generator (src/ml/generate, calibrated on the real sample), loaded when needed. */
+async function generate(rows: number, seed: number, shift?: string): Promise<Dataset> {
   let fn: GenerateFn | undefined;
   try {
     const mod = (await import('../ml/generate/index.js' as string)) as { generateDataset?: GenerateFn };
@@ -109,7 +111,7 @@ async function trainAndPromote(layout: Layout, registry: Registry, opts: UpOptio
   let dataUri = opts.data;
   if (!dataUri) {
     log(`generating ${opts.rows} orders`);
-    dataset = await generate(opts.rows, 1, 0);
+    dataset = await generate(opts.rows, 1);
   }
   const modelDir = await mkdtemp(path.join(layout.root, 'train-'));
   try {
@@ -147,15 +149,13 @@ async function readMeta(version: ModelVersion): Promise<ModelMeta> {
 }
 
 /**
- * Drift of freshly generated, shifted orders (busier markets, longer drives: what a change in
+ * Drift of freshly generated, shifted orders (one market short of dashers: what a change in
  * the world looks like) against the Production model's training profile.
  */
 async function driftCheck(layout: Layout, version: ModelVersion, meta: ModelMeta, opts: UpOptions, registry: Registry): Promise<{ result: DriftResult; html: string; json: string }> {
   if (!meta.training_profile) throw new Error(`model ${EMBEDDED_MODEL} v${version.version} has no training profile in model.json`);
   const profile = parseTrainingProfile(meta.training_profile);
-  const current = opts.data
-    ? (await readDataset(opts.data)).dataset
-    : await generate(Math.max(2000, Math.floor(opts.rows / 4)), 2, 1);
+  const current = await generate(Math.max(2000, Math.floor(opts.rows / 4)), 2, DEMO_DRIFT_SCENARIO);
   const modelDir = new URL(version.artifactUri.endsWith('/') ? version.artifactUri : `${version.artifactUri}/`);
   const predictor = await loadPredictor(decodeURIComponent(modelDir.pathname));
   let predictions: Float64Array;
@@ -188,7 +188,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
   await mkdir(layout.artifacts, { recursive: true });
   const registry = await Registry.open(layout.registry);
   try {
-    let version = await registry.getProduction(EMBEDDED_MODEL);
+    let version = await productionVersion(registry, EMBEDDED_MODEL);
     let meta: ModelMeta;
     const trained = version === undefined;
     if (version) {
@@ -244,7 +244,7 @@ export function summaryLines(r: UpResult): string[] {
     `  serving  ${url}   (Open Inference Protocol: ${url}/v2/models/${EMBEDDED_MODEL}, metrics: ${url}/metrics)`,
     `  try      ${curlFor(url)}`,
     r.drift
-      ? `  drift    ${r.drift.result.dataset_drift ? 'DRIFT' : 'no drift'} in shifted data: ${drifted} of ${columns} columns drifted; report ${r.drift.html}`
+      ? `  drift    ${r.drift.result.dataset_drift ? 'DRIFT' : 'no drift'} in generated '${DEMO_DRIFT_SCENARIO}' data: ${drifted} of ${columns} columns drifted; report ${r.drift.html}`
       : '  drift    (no report: see the log above)',
     '',
     'Ctrl-C stops the server.',

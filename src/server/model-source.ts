@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadPredictor } from '../ml/model/predictor.js';
 import { getModelDir } from '../storage/index.js';
-import type { Registry } from '../registry/index.js';
+import { UnknownModelError, type ModelVersion, type Registry } from '../registry/index.js';
 import type { LoadedModel } from './serving-model.js';
 
 export interface ModelSource {
@@ -83,18 +83,28 @@ export class NoProductionModelError extends Error {
   }
 }
 
+/** The Production version of `model`, or undefined when there is none (or no such model yet). */
+export async function productionVersion(registry: Registry, model: string): Promise<ModelVersion | undefined> {
+  try {
+    return await registry.getProduction(model);
+  } catch (err) {
+    if (err instanceof UnknownModelError) return undefined;
+    throw err;
+  }
+}
+
 /** The Production version of `model` in the registry; artifacts are verified against its sha256. */
 export function registrySource(registry: Registry, model: string): ModelSource {
   let workDir: string | undefined;
   return {
     description: `${model}@production from the registry`,
     async currentKey() {
-      const v = await registry.getProduction(model);
+      const v = await productionVersion(registry, model);
       if (!v) throw new NoProductionModelError(model);
       return modelKey({ version: String(v.version), sha256: v.sha256 });
     },
     async load() {
-      const v = await registry.getProduction(model);
+      const v = await productionVersion(registry, model);
       if (!v) throw new NoProductionModelError(model);
       workDir ??= await mkdtemp(path.join(tmpdir(), 'etaops-serve-'));
       const dir = await mkdtemp(path.join(workDir, `v${v.version}-`));
