@@ -39,6 +39,23 @@ demo: build
 bench: build
 	node dist/test/bench/dataset.bench.js
 
+# etaops vs XGBoost (hist) vs LightGBM on the real sample and 1M generated rows, same features,
+# params and threads (test/bench/ml/compare.ts). The Python side lives in a bench-only virtualenv.
+BENCH_VENV := test/bench/.venv
+$(BENCH_VENV)/.installed: test/bench/ml/requirements.txt
+	python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --disable-pip-version-check -r test/bench/ml/requirements.txt
+	touch $@
+
+bench-ml: build $(BENCH_VENV)/.installed
+	nice node dist/test/bench/ml/compare.js
+
+# The GBDT learner alone on synthetic 24k and 1M rows: fit seconds, peak RSS, holdout RMSE for
+# etaops (1 thread and default threads), LightGBM and XGBoost with identical settings.
+.PHONY: bench-gbdt
+bench-gbdt: build $(BENCH_VENV)/.installed
+	GBDT_BENCH_PYTHON=$(BENCH_VENV)/bin/python nice node dist/test/bench/gbdt.bench.js
+
 cluster-up:
 	hack/cluster.sh up
 
