@@ -43,6 +43,11 @@ export async function installCRDs(c: KubeClient): Promise<void> {
   });
 }
 
+/** A fresh namespace name per run: a namespace deleted by the last run may still be terminating. */
+export function uniqueNamespace(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36).slice(-5)}${Math.random().toString(36).slice(2, 5)}`;
+}
+
 export async function ensureNamespace(c: KubeClient, name: string): Promise<void> {
   try {
     await c.create(GVRS.namespaces, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });

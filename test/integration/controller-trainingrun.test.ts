@@ -13,9 +13,9 @@ import { GVRS, type KubeClient, type KubeList, type KubeObject } from '../../src
 import type { Manager } from '../../src/controller/runtime/manager.js';
 import { buildOperator } from '../../src/controller/setup.js';
 import { MODELVERSIONS, TRAININGRUNS } from '../../src/controller/trainingrun.js';
-import { deleteNamespace, ensureNamespace, getOrUndefined, installCRDs, SKIP, testClient, waitFor } from './controller-helpers.js';
+import { deleteNamespace, ensureNamespace, uniqueNamespace, getOrUndefined, installCRDs, SKIP, testClient, waitFor } from './controller-helpers.js';
 
-const NS = 'etaops-tr-test';
+const NS = uniqueNamespace('etaops-tr-test');
 const SHA = 'c0'.repeat(32);
 const config: ControllerConfig = {
   image: 'etaops:test', command: ['etaops'], artifactRoot: 's3://models/etaops', artifactSecret: 's3-creds',

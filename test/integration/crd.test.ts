@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { KubeError, type GVR, type KubeClient, type KubeObject } from '../../src/controller/runtime/kube.js';
-import { deleteNamespace, ensureNamespace, installCRDs, SKIP, testClient } from './controller-helpers.js';
+import { deleteNamespace, ensureNamespace, uniqueNamespace, installCRDs, SKIP, testClient } from './controller-helpers.js';
 
-const NS = 'etaops-crd-test';
+const NS = uniqueNamespace('etaops-crd-test');
 const TR: GVR = { group: 'etaops.io', version: 'v1alpha1', plural: 'trainingruns' };
 const MV: GVR = { group: 'etaops.io', version: 'v1alpha1', plural: 'modelversions' };
 const DC: GVR = { group: 'etaops.io', version: 'v1alpha1', plural: 'driftchecks' };

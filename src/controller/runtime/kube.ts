@@ -130,7 +130,11 @@ export class KubeClient {
     const { url, opts } = await this.prepare(method, path, o.query);
     const body = o.body === undefined ? undefined : JSON.stringify(o.body);
     const headers: Record<string, string> = { ...(opts.headers as Record<string, string>), Accept: 'application/json' };
-    if (body !== undefined) headers['Content-Type'] = o.contentType ?? 'application/json';
+    if (body !== undefined) {
+      headers['Content-Type'] = o.contentType ?? 'application/json';
+      // Explicit length: a chunked DELETE body left the kept-alive connection unusable (400 on the next request).
+      headers['Content-Length'] = String(Buffer.byteLength(body));
+    }
     opts.headers = headers;
     const verb = method === 'GET' && o.query?.watch ? 'WATCH' : method;
     let res: http.IncomingMessage;
