@@ -8,16 +8,19 @@
  *    (<= 2 values), p-value threshold 0.05. Larger reference → normed Wasserstein (numeric with
  *    > 5 values) or Jensen–Shannon (otherwise), distance threshold 0.1.
  *  - `etaops` (default): the same choices, with two fixes where Evidently misfires:
- *    1. chi-square smooths the reference with 0.5 pseudo-counts per category (Jeffreys), so
- *       a category seen only in the current window no longer forces p = 0 (Evidently calls a
- *       small window drifted for one stray row of a rare cuisine);
+ *    1. chi-square is the two-sample test of homogeneity (2 × k table, categories with an
+ *       expected count under 5 pooled) instead of Evidently's goodness-of-fit against the
+ *       reference shares taken as exact: a category seen only in the current window no longer
+ *       forces p = 0, and rare categories in a small window no longer give tiny p-values by
+ *       chance (Evidently calls two random 800-row draws of the real sample drifted in
+ *       store_primary_category and estimated_order_place_duration for these reasons);
  *    2. p-value tests on big samples (effective size n·m/(n+m) > 10,000) also need a
- *       minimum effect size (KS statistic >= 0.05; Cohen's w >= 0.1 for chi-square; Cohen's
+ *       minimum effect size (KS statistic >= 0.05; Cramér's V >= 0.1 for chi-square; Cohen's
  *       h >= 0.1 for Z): with a million rows every trivial shift has p ≈ 0.
  * Dataset drift: share of drifted columns >= 0.5 (Evidently's default).
  */
 import { fillZeroShares, histogramCounts, sturgesEdges, HISTOGRAM_MIN_DISTINCT } from './stats/binning.js';
-import { chiSquareTest } from './stats/chisquare.js';
+import { chiSquareHomogeneity, chiSquareTest } from './stats/chisquare.js';
 import { jensenShannonDistance, populationStabilityIndex } from './stats/divergence.js';
 import { ks2samp } from './stats/ks.js';
 import { normedWasserstein } from './stats/wasserstein.js';
@@ -44,7 +47,7 @@ export const DEFAULT_DRIFT_SHARE = 0.5;
 /** etaops rule: effective sample size above which p-value tests also need an effect size. */
 export const BIG_SAMPLE_EN = 10000;
 export const MIN_EFFECT: Readonly<Partial<Record<StatTestName, number>>> = { ks: 0.05, chisquare: 0.1, z: 0.1 };
-export const CHI_SQUARE_SMOOTHING = 0.5;
+export const CHI_SQUARE_MIN_EXPECTED = 5;
 
 export interface ColumnOverride {
   test?: StatTestName;
@@ -269,7 +272,7 @@ export function testColumn(column: string, ref: ColumnSummary, cur: ColumnSummar
     }
     case 'chisquare': {
       const u = unionCounts(ref, cur);
-      const r = chiSquareTest(u.ref, u.cur, rule === 'etaops' ? CHI_SQUARE_SMOOTHING : 0);
+      const r = rule === 'etaops' ? chiSquareHomogeneity(u.ref, u.cur, CHI_SQUARE_MIN_EXPECTED) : chiSquareTest(u.ref, u.cur);
       score = r.pvalue;
       base.statistic = r.statistic;
       base.effect = r.effect;

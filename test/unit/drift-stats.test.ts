@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import { testColumn } from '../../src/drift/detect.js';
 import { kolmogn, smirnovSf } from '../../src/drift/stats/kolmogorov.js';
 import { ks2samp } from '../../src/drift/stats/ks.js';
-import { chiSquareTest } from '../../src/drift/stats/chisquare.js';
+import { chiSquareHomogeneity, chiSquareTest } from '../../src/drift/stats/chisquare.js';
 import { chi2Sf, normCdf } from '../../src/drift/stats/special.js';
 import { summarizeCategorical, summarizeNumeric } from '../../src/drift/summary.js';
 
@@ -23,6 +23,7 @@ interface Fixtures {
   categorical_chisquare: { name: string; reference: (string | null)[]; current: (string | null)[]; chisquare_pvalue: number }[];
   binary_z: { name: string; reference: string[]; current: string[]; z_pvalue: number }[];
   wasserstein: { name: string; a: Num[]; b: Num[]; distance: number; normed: number }[];
+  chisquare_homogeneity: { name: string; reference: number[]; current: number[]; statistic: number; pvalue: number }[];
   divergence: { name: string; kind: 'numeric' | 'categorical'; reference: (Num | string)[]; current: (Num | string)[]; jensenshannon: number; psi: number }[];
 }
 
@@ -85,6 +86,15 @@ describe(`drift statistics vs SciPy ${fx.scipy}`, () => {
       const total = c.expected.reduce((s, v) => s + v, 0);
       // chiSquareTest scales reference counts to the current total; feed expected shares.
       const r = chiSquareTest(Float64Array.from(c.expected, (v) => v / total), Float64Array.from(c.observed));
+      close(r.statistic, c.statistic, `${c.name}: statistic`);
+      close(r.pvalue, c.pvalue, `${c.name}: p-value`);
+    }
+  });
+
+  test('chi-square test of homogeneity (2 × k table, the etaops rule) vs chi2_contingency', () => {
+    for (const c of fx.chisquare_homogeneity) {
+      // minExpected 0: no pooling, the plain Pearson statistic SciPy computes.
+      const r = chiSquareHomogeneity(Float64Array.from(c.reference), Float64Array.from(c.current), 0);
       close(r.statistic, c.statistic, `${c.name}: statistic`);
       close(r.pvalue, c.pvalue, `${c.name}: p-value`);
     }

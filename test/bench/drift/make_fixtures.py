@@ -3,7 +3,7 @@
 
 Writes test/unit/fixtures/drift-stats.json (checked in); the unit tests compare etaops'
 TypeScript implementations with these numbers to 1e-6. Run through
-`test/bench/drift/make_fixtures.sh`, which builds the bench virtualenv (test/bench/.venv).
+`test/bench/drift/venv.sh`, which builds the bench virtualenv (test/bench/.venv-drift).
 
 Evidently-specific wrapping (dropping NaN, scaling expected counts, the binning used by
 Jensen-Shannon and PSI, the normed Wasserstein) is reproduced here in a few lines of NumPy,
