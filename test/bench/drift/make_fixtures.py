@@ -209,6 +209,16 @@ for name, ref, cur, numeric in [
     enc = (lambda v: clean(v)) if numeric else (lambda v: list(v))
     div_cases.append({"name": name, "kind": "numeric" if numeric else "categorical", "reference": enc(ref), "current": enc(cur), "jensenshannon": num(js), "psi": num(psi)})
 
+# ---------------------------------------------------------------- chi-square test of homogeneity (2 x k)
+homog = []
+for name, ref, cur in [
+    ("same shares", [120, 80, 40, 10], [61, 39, 22, 3]),
+    ("moved shares", [120, 80, 40, 10], [30, 60, 40, 20]),
+    ("category only in current", [200, 150, 50, 0], [98, 80, 20, 2]),
+]:
+    r = stats.chi2_contingency(np.array([ref, cur], dtype=float), correction=False)
+    homog.append({"name": name, "reference": ref, "current": cur, "statistic": num(r.statistic), "pvalue": num(r.pvalue)})
+
 out = {
     "generated_by": "test/bench/drift/make_fixtures.py",
     "python": sys.version.split()[0],
@@ -223,6 +233,7 @@ out = {
     "binary_z": bin_cases,
     "wasserstein": w_cases,
     "divergence": div_cases,
+    "chisquare_homogeneity": homog,
 }
 with open(OUT, "w") as f:
     json.dump(out, f, separators=(",", ":"))
