@@ -72,6 +72,8 @@ export interface LeaderElectorOptions {
   leaseDurationSeconds?: number;
   renewDeadlineMs?: number;
   retryPeriodMs?: number;
+  /** Give the Lease up on shutdown (client-go's ReleaseOnCancel); default true. */
+  releaseOnCancel?: boolean;
   onStartedLeading: () => void;
   onStoppedLeading: () => void;
   log?: (msg: string) => void;
@@ -119,7 +121,8 @@ export class LeaderElector {
       }
       await sleep(jitter(this.retryPeriodMs, this.leading ? 0 : 0.2), signal);
     }
-    await this.release();
+    if (this.o.releaseOnCancel ?? true) await this.release();
+    this.leading = false;
   }
 
   /** One observe → decide → act round; true when we hold the Lease afterwards. */
