@@ -31,6 +31,7 @@ test-unit: build
 # Starts Postgres, the S3 server and the Kubernetes control plane, runs every test in one
 # runner (one summary line), then stops what it started.
 test: build
+	hack/ensure-chromium.sh
 	hack/with-test-env.sh $(NODE_TEST) $(ALL_TESTS)
 
 demo: build
@@ -55,6 +56,12 @@ bench-ml: build $(BENCH_VENV)/.installed
 .PHONY: bench-gbdt
 bench-gbdt: build $(BENCH_VENV)/.installed
 	GBDT_BENCH_PYTHON=$(BENCH_VENV)/bin/python nice node dist/test/bench/gbdt.bench.js
+
+# etaops drift vs Evidently (DataDriftPreset) on the real-sample scenarios (agreement table) and
+# 1M vs 1M generated rows × 13 columns (speed, peak RSS with raw data vs a saved profile).
+# Evidently, SciPy and NumPy live in a bench-only virtualenv (test/bench/.venv-drift).
+bench-drift: build
+	nice node dist/test/bench/drift/bench.js
 
 cluster-up:
 	hack/cluster.sh up
