@@ -110,6 +110,9 @@ export function registrySource(registry: Registry, model: string): ModelSource {
       const dir = await mkdtemp(path.join(workDir, `v${v.version}-`));
       await getModelDir(v.artifactUri, dir, { 'model.onnx': v.sha256 });
       const loaded = await loadDir(dir, `${model} v${v.version} (${strippedUri(v.artifactUri)})`, v.version);
+      // The registry's name is the one clients, the prediction log and live accuracy know the
+      // model by; model.json's modelName is whatever the trainer was told.
+      loaded.name = model;
       if (loaded.sha256 !== v.sha256) {
         await loaded.predictor.close();
         throw new Error(`model '${model}' v${v.version}: model.json names sha256 ${loaded.sha256}, the registry ${v.sha256}`);
