@@ -6,7 +6,7 @@
  * timestamps are rendered in UTC (SET LOCAL TimeZone) and parsed by parse.ts like file text.
  * Rows are numbered from 1 in the report ("row N of the query result").
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { DatasetBuilder, type ValidationOptions } from './builder.js';
 import { DataError, redactUrl } from './errors.js';
 import type { ReadResult } from './read.js';
@@ -32,7 +32,8 @@ export async function readDatasetFromQuery(pgUrlOrClient: string | PgQueryable, 
   let client: PgQueryable;
   let owned: pg.Client | undefined;
   if (typeof pgUrlOrClient === 'string') {
-    owned = new pg.Client({ connectionString: pgUrlOrClient });
+    const { default: driver } = await import('pg'); // loaded only when a query source is used
+    owned = new driver.Client({ connectionString: pgUrlOrClient });
     try {
       await owned.connect();
     } catch (err) {

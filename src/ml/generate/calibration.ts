@@ -92,10 +92,16 @@ export const MAX_DISTINCT_ITEMS = 20;
  * item) to 675 (8 items), a log-slope of about -0.28 per log item, while the median max item
  * price stays near 1,100 whatever the number of distinct items. The mean and spreads below are
  * tuned (calibration test) so that generated subtotal and min/max price quantiles match. */
-export const PRICE_LOG_MEAN = 7.0;
+export const PRICE_LOG_MEAN = 7.06;
 export const PRICE_LOG_SLOPE_PER_LOG_ITEMS = -0.3;
 export const PRICE_STORE_LOG_SD = 0.3;
 export const PRICE_ITEM_LOG_SD = 0.42;
+/** Multi-item baskets hold cheap sides (drinks, sauces): the sample's min item price has p10 169
+ * and median 575 against 1,095 for the max. Each distinct item after the first is a side with
+ * this probability, priced log-normal around SIDE_PRICE_LOG_MEAN (≈ 250 cents). */
+export const SIDE_ITEM_RATE = 0.2;
+export const SIDE_PRICE_LOG_MEAN = 5.5;
+export const SIDE_PRICE_LOG_SD = 0.5;
 /** Orders with a free item (min_item_price 0): 330 of 24,000, among multi-item orders. */
 export const FREE_ITEM_RATE = 0.018;
 
@@ -119,6 +125,12 @@ export const ONSHIFT_HOUR_SHAPE = [
   0.11, 0.17, 0.34, 0.72, 0.84, 0.69, 0.52, 0.44,
 ];
 export const ONSHIFT_LOG_SD = 0.3;
+/** The sample has more nearly empty shifts than a log-normal gives (p10 7 against a median of
+ * 35): in this share of orders the market is thin, on-shift dashers scaled by
+ * U(THIN_MARKET_MIN, THIN_MARKET_MAX). */
+export const THIN_MARKET_RATE = 0.16;
+export const THIN_MARKET_MIN = 0.03;
+export const THIN_MARKET_MAX = 0.4;
 /** busy / onshift: sample quantiles 5% 0.54, 25% 0.82, 50% 0.96, 75% 1.0, 95% 1.33 -> log-normal
  * around 0.93, a little busier at dinner. outstanding / busy log-normal around 1.22 (sample
  * outstanding/onshift median 1.2, 95% 1.91). */
@@ -126,7 +138,7 @@ export const BUSY_RATIO_LOG_MEAN = -0.13;
 export const BUSY_RATIO_DINNER_BOOST = 0.06;
 export const BUSY_RATIO_LOG_SD = 0.25;
 export const OUTSTANDING_PER_BUSY_LOG_MEAN = 0.2;
-export const OUTSTANDING_PER_BUSY_LOG_SD = 0.3;
+export const OUTSTANDING_PER_BUSY_LOG_SD = 0.35;
 
 /**
  * The delivery duration model: log(seconds) = intercept + Σ coefficient × feature + store effect

@@ -63,6 +63,8 @@ export function allocateColumns(n: number): OrderColumns {
 }
 
 const D = K.DURATION_MODEL;
+/** Mean of the thin-market factor: dividing by it keeps each market's mean dashers the sample's. */
+const THIN_MEAN_FACTOR = 1 - K.THIN_MARKET_RATE * (1 - (K.THIN_MARKET_MIN + K.THIN_MARKET_MAX) / 2);
 
 function parseStartDay(start: string): number {
   const t = /^\d{4}-\d{2}-\d{2}$/.test(start) ? parseTimestampUtc(start) : NaN;
@@ -122,21 +124,27 @@ export class OrderGenerator {
     this.storePlace = new Float64Array(n);
     this.storeLogPrice = new Float64Array(n);
     this.storeEffect = new Float64Array(n);
-    const popularity = new Float64Array(K.STORE_COUNT);
+    const popularity = new Float64Array(n);
+    for (let s = 0; s < n; s++) popularity[s] = s < K.STORE_COUNT ? Math.exp(K.STORE_POPULARITY_LOG_SD * storeRng.normal()) : 1;
+    const regular = popularity.subarray(0, K.STORE_COUNT);
+    // Labels are spread over stores by popularity so that the order shares match the sample's
+    // (a few very popular stores would otherwise swing a market's share by several points).
+    this.storeMarket.set(assignByPopularity(regular, K.MARKET_SHARES, storeRng));
+    this.storeCategory.set(assignByPopularity(regular, K.CATEGORY_SHARES.map(([, s]) => s), storeRng));
+    this.storeProtocol.set(assignByPopularity(regular, K.PROTOCOL_SHARES, storeRng));
     const marketTable = new AliasTable(K.MARKET_SHARES);
-    const categoryTable = new AliasTable(K.CATEGORY_SHARES.map(([, s]) => s));
     const protocolTable = new AliasTable(K.PROTOCOL_SHARES);
     for (let s = 0; s < n; s++) {
-      this.storeMarket[s] = marketTable.sample(storeRng);
-      this.storeCategory[s] = s < K.STORE_COUNT ? categoryTable.sample(storeRng) : this.newCuisineCode;
-      const p = protocolTable.sample(storeRng);
-      this.storeProtocol[s] = p;
-      this.storePlace[s] = storeRng.chance(K.PLACE_DURATION_446_SHARE_BY_PROTOCOL[p]) ? 446 : 251;
+      if (s >= K.STORE_COUNT) { // a scenario's new stores
+        this.storeMarket[s] = marketTable.sample(storeRng);
+        this.storeCategory[s] = this.newCuisineCode;
+        this.storeProtocol[s] = protocolTable.sample(storeRng);
+      }
+      this.storePlace[s] = storeRng.chance(K.PLACE_DURATION_446_SHARE_BY_PROTOCOL[this.storeProtocol[s]]) ? 446 : 251;
       this.storeLogPrice[s] = K.PRICE_LOG_MEAN + K.PRICE_STORE_LOG_SD * storeRng.normal();
       this.storeEffect[s] = D.storeEffectSd * storeRng.normal();
-      if (s < K.STORE_COUNT) popularity[s] = Math.exp(K.STORE_POPULARITY_LOG_SD * storeRng.normal());
     }
-    this.storeTable = new AliasTable(popularity);
+    this.storeTable = new AliasTable(regular);
   }
 
   /** Fills rows [0, n) of `out` with the next n orders of the stream. */
@@ -165,7 +173,8 @@ export class OrderGenerator {
     let busy = NaN;
     let outstanding = NaN;
     if (!dashersMissing) {
-      onshift = Math.round(K.MARKET_ONSHIFT_MEAN[market] * p.onshiftScale[market] * K.ONSHIFT_HOUR_SHAPE[hour] * Math.exp(K.ONSHIFT_LOG_SD * rng.normal()));
+      const thin = (rng.chance(K.THIN_MARKET_RATE) ? K.THIN_MARKET_MIN + (K.THIN_MARKET_MAX - K.THIN_MARKET_MIN) * rng.uniform() : 1) / THIN_MEAN_FACTOR;
+      onshift = Math.round(K.MARKET_ONSHIFT_MEAN[market] * p.onshiftScale[market] * K.ONSHIFT_HOUR_SHAPE[hour] * thin * Math.exp(K.ONSHIFT_LOG_SD * rng.normal()));
       busy = Math.round(onshift * Math.exp(K.BUSY_RATIO_LOG_MEAN + (dinner ? K.BUSY_RATIO_DINNER_BOOST : 0) + K.BUSY_RATIO_LOG_SD * rng.normal()));
       outstanding = Math.round(busy * p.outstandingScale[market] * Math.exp(K.OUTSTANDING_PER_BUSY_LOG_MEAN + K.OUTSTANDING_PER_BUSY_LOG_SD * rng.normal()));
     }
@@ -175,7 +184,11 @@ export class OrderGenerator {
     const distinct = Math.min(totalItems, K.MAX_DISTINCT_ITEMS, 1 + rng.binomial(Math.min(totalItems - 1, 60), K.DISTINCT_ITEM_PROBABILITY));
     const logLevel = this.storeLogPrice[store] + this.logPriceFactor + K.PRICE_LOG_SLOPE_PER_LOG_ITEMS * Math.log(totalItems);
     const prices = this.prices;
-    for (let j = 0; j < distinct; j++) prices[j] = 5 * Math.max(1, Math.round(Math.exp(logLevel + K.PRICE_ITEM_LOG_SD * rng.normal()) / 5));
+    for (let j = 0; j < distinct; j++) {
+      const side = j > 0 && rng.chance(K.SIDE_ITEM_RATE);
+      const logPrice = side ? K.SIDE_PRICE_LOG_MEAN + this.logPriceFactor + K.SIDE_PRICE_LOG_SD * rng.normal() : logLevel + K.PRICE_ITEM_LOG_SD * rng.normal();
+      prices[j] = 5 * Math.max(1, Math.round(Math.exp(logPrice) / 5));
+    }
     if (distinct >= 2 && rng.chance(K.FREE_ITEM_RATE)) prices[0] = 0;
     let subtotal = 0;
     let minPrice = Infinity;
@@ -238,6 +251,33 @@ export class OrderGenerator {
     out.placeDuration[i] = place;
     out.driveDuration[i] = rng.chance(M.estimated_store_to_consumer_driving_duration) ? NaN : drive;
   }
+}
+
+/**
+ * Gives each store a label so that the popularity-weighted share of each label matches `shares`:
+ * stores in random order fill consecutive stretches of the cumulative popularity, and a store takes
+ * the label whose stretch holds its midpoint.
+ */
+function assignByPopularity(popularity: Float64Array, shares: readonly number[], rng: Prng): Int32Array {
+  const n = popularity.length;
+  const order = Int32Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    const t = order[i]; order[i] = order[j]; order[j] = t;
+  }
+  const totalShare = shares.reduce((a, b) => a + b, 0);
+  const bounds = shares.map(((acc) => (s: number) => (acc += s / totalShare))(0));
+  const totalPopularity = popularity.reduce((a, b) => a + b, 0);
+  const out = new Int32Array(n);
+  let acc = 0;
+  for (const s of order) {
+    const mid = (acc + popularity[s] / 2) / totalPopularity;
+    acc += popularity[s];
+    let k = 0;
+    while (k < bounds.length - 1 && bounds[k] <= mid) k++;
+    out[s] = k;
+  }
+  return out;
 }
 
 /** Inverse of the sample's piecewise-linear driving-duration CDF, rounded to whole seconds. */
