@@ -5,6 +5,7 @@
  * run the controllers' workers. stop() (SIGTERM): stop taking work, let passes in flight
  * finish, release the Lease, close the server.
  */
+import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Controller } from './controller.js';
@@ -40,6 +41,8 @@ export class Manager {
 
   constructor(private readonly o: ManagerOptions) {
     this.metrics = o.metrics ?? new ControllerMetrics();
+    // Every informer, watch and the elector listen on the one shutdown signal.
+    setMaxListeners(0, this.abort.signal);
     o.client.onRequest = (verb, code) => this.metrics.apiRequests.inc({ verb, code: String(code) });
   }
 
