@@ -46,6 +46,11 @@ export function parseModelRef(ref: string): string {
 }
 
 export async function openServeTarget(opts: ServeTargetOptions): Promise<ServeTarget> {
+  // Check what needs no I/O first: a typo should not wait for a database.
+  const modelName = opts.model === undefined ? undefined : parseModelRef(opts.model);
+  if (modelName && !opts.registry && !opts.registryDir && !opts.registryUrl) {
+    throw new ServeSetupError('--model NAME@production needs a registry: --registry-url, --registry-dir or ETAOPS_DATABASE_URL');
+  }
   let registry = opts.registry;
   let ownsRegistry = false;
   if (!registry && (opts.registryDir || opts.registryUrl)) {
@@ -60,10 +65,8 @@ export async function openServeTarget(opts: ServeTargetOptions): Promise<ServeTa
     ownsRegistry = true;
   }
   let source: ModelSource;
-  if (opts.model) {
-    const name = parseModelRef(opts.model);
-    if (!registry) throw new ServeSetupError('--model NAME@production needs a registry: --registry-url, --registry-dir or ETAOPS_DATABASE_URL');
-    source = registrySource(registry, name);
+  if (modelName && registry) {
+    source = registrySource(registry, modelName);
   } else if (opts.modelUri) {
     source = modelUriSource(opts.modelUri);
   } else if (opts.modelDir) {
