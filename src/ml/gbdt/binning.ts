@@ -97,11 +97,11 @@ export function valueBin(upper: Float64Array, v: number): number {
   return lo + 1;
 }
 
-/** Number of entries of the sorted 256-entry `padded` that are < v (at most 255). */
-function countBelow(padded: Float64Array, v: number): number {
-  let pos = 0;
+/** Number of entries of the sorted 256 entries padded[base..base+256) that are < v (<= 255). */
+function countBelow(padded: Float64Array, base: number, v: number): number {
+  let pos = base;
   for (let step = 128; step >= 1; step >>= 1) pos += padded[pos + step - 1] < v ? step : 0;
-  return pos;
+  return pos - base;
 }
 
 function sampleRows(rows: number, seed: number): Uint32Array {
@@ -156,21 +156,22 @@ export function applyBins(X: FeatureMatrix, upper: Float64Array[], shared = fals
   const bins = new Uint8Array(rows * cols);
   const globalBins = shared ? new Uint16Array(new SharedArrayBuffer(rows * cols * 2)) : new Uint16Array(rows * cols);
   // Bounds padded to 256 with +Infinity: a fixed 8-step search whose steps compile to
-  // conditional moves instead of unpredictable branches.
-  const padded = new Float64Array(256);
+  // conditional moves instead of unpredictable branches. Rows outer, features inner: X is
+  // read once, sequentially (feature-outer reads it once per feature, all cache misses).
+  const padded = new Float64Array(256 * cols).fill(Infinity);
+  const lastBin = new Int32Array(cols);
   for (let f = 0; f < cols; f++) {
-    const up = upper[f];
-    const last = up.length;
-    padded.fill(Infinity);
-    padded.set(up);
-    const off = binOffset[f];
-    const colStart = f * rows;
-    for (let r = 0, p = f; r < rows; r++, p += cols) {
-      const v = data[p];
+    padded.set(upper[f], 256 * f);
+    lastBin[f] = upper[f].length;
+  }
+  for (let r = 0; r < rows; r++) {
+    const rowStart = r * cols;
+    for (let f = 0; f < cols; f++) {
+      const v = data[rowStart + f];
       // NaN → missing bin 0; +Inf (beyond every bound) is clamped into the last value bin.
-      const b = v !== v ? 0 : v > FLOAT32_MAX ? last : countBelow(padded, v) + 1;
-      bins[colStart + r] = b;
-      globalBins[p] = off + b;
+      const b = v !== v ? 0 : v > FLOAT32_MAX ? lastBin[f] : countBelow(padded, 256 * f, v) + 1;
+      bins[f * rows + r] = b;
+      globalBins[rowStart + f] = binOffset[f] + b;
     }
   }
   return { rows, cols, bins, globalBins, numBins, binOffset, totalBins, upper };

@@ -5,6 +5,8 @@
  * Routing rule (the same in TS prediction and in ONNX): at an internal node, a missing (NaN)
  * value goes left when `defaultLeft` is 1, otherwise right; a present value goes left when
  * `value <= threshold` compared in float32. Thresholds are float32-representable numbers.
+ * Features are expected finite or NaN: +Infinity trains in the top bin but at a "present vs
+ * missing" split (threshold = largest float32) it is routed right, like a missing value.
  */
 import type { GBDTParams } from './params.js';
 
