@@ -37,9 +37,19 @@ export function parseDriftResult(text: string | undefined): DriftResult | { erro
   } catch {
     return { error: `the termination message is not the JSON result: ${truncate(text.trim(), 500)}` };
   }
-  const cols = Array.isArray(j.columns) ? (j.columns as Array<Record<string, unknown>>) : [];
+  // `etaops drift --json`: {dataset_drift, drift_share, columns: {NAME: {test, score, threshold,
+  // drifted}}, report: {json, html}}; camelCase with a column array is accepted too.
+  if (j.dataset_drift !== undefined && j.datasetDrift === undefined) j.datasetDrift = j.dataset_drift;
+  if (j.drift_share !== undefined && j.driftShare === undefined) j.driftShare = j.drift_share;
+  const rep = j.report as { html?: unknown; json?: unknown } | null | undefined;
+  if (j.reportUri === undefined && rep && typeof rep === 'object') j.reportUri = rep.html ?? rep.json;
+  const cols: Array<Record<string, unknown>> = Array.isArray(j.columns)
+    ? (j.columns as Array<Record<string, unknown>>)
+    : j.columns && typeof j.columns === 'object'
+      ? Object.entries(j.columns as Record<string, Record<string, unknown>>).map(([name, c]) => ({ name, ...c }) as Record<string, unknown>)
+      : [];
   const columns = cols.slice(0, 200).map((c) => ({
-    name: String(c.name ?? c.column ?? '?'), test: String(c.test ?? c.stattest ?? '?'), score: Number(c.score ?? c.pValue ?? 0),
+    name: String(c.name ?? c.column ?? '?'), test: String(c.test ?? c.stattest ?? '?'), score: typeof c.score === 'number' ? c.score : 0,
     threshold: typeof c.threshold === 'number' ? c.threshold : undefined, drifted: Boolean(c.drifted ?? c.driftDetected),
   }));
   const drifted = columns.filter((c) => c.drifted).length;
@@ -113,17 +123,15 @@ const finished = (j: V1Job) => j.status?.conditions?.find((c) => (c.type === 'Co
 export function buildDriftJob(o: DriftCheckObserved, name: string, referenceUri: string, image: string): V1Job {
   const { dc, config } = o;
   const labels = { [LABEL_MANAGED_BY]: 'etaops', [LABEL_CHECK]: dc.metadata.name!, [LABEL_MODEL]: dc.spec.model };
-  const args = ['drift', '--reference', referenceUri, '--json'];
+  // The flags of `etaops drift` (src/cli/commands/drift.ts): the reference is a model directory
+  // (its model.json holds the training profile).
+  const args = ['drift', '--model-dir', referenceUri, '--json'];
   const cur = dc.spec.current ?? {};
   if (cur.uri) args.push('--current', cur.uri);
-  else args.push('--model', dc.spec.model, '--window', cur.window ?? '24h');
-  const tests = dc.spec.tests ?? {};
-  if (tests.numerical) args.push('--num-test', tests.numerical);
-  if (tests.categorical) args.push('--cat-test', tests.categorical);
-  if (tests.threshold !== undefined) args.push('--threshold', String(tests.threshold));
+  else args.push('--from-log', cur.window ?? '24h', '--model', dc.spec.model);
   args.push('--drift-share', String(dc.spec.driftShare ?? 0.5));
   const root = dc.spec.artifacts?.root ?? config.artifactRoot;
-  if (root) args.push('--report-dir', `${root.replace(/\/+$/, '')}/${dc.metadata.namespace}/${dc.spec.model}/drift/${name}`);
+  if (root) args.push('--report', `${root.replace(/\/+$/, '')}/${dc.metadata.namespace}/${dc.spec.model}/drift/${name}`);
   const env: V1EnvVar[] = [{ name: 'ETAOPS_RESULT_FILE', value: RESULT_FILE }];
   const s3 = dc.spec.artifacts?.secretRef?.name ?? config.artifactSecret;
   if (s3) for (const [key, optional] of [['AWS_ACCESS_KEY_ID', false], ['AWS_SECRET_ACCESS_KEY', false], ['AWS_ENDPOINT_URL', true], ['AWS_REGION', true]] as const) env.push({ name: key, valueFrom: { secretKeyRef: { name: s3, key, optional } } });

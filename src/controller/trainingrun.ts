@@ -57,17 +57,26 @@ export function parseTrainResult(text: string | undefined): TrainResult | { erro
   } catch {
     return { error: `the termination message is not the JSON result: ${truncate(text.trim(), 500)}` };
   }
+  // Either a compact {artifact: {uri, sha256}, metrics, dataFingerprint, holdout} or the
+  // `etaops train --json` summary {modelDir, onnxSha256, metrics: {overall}, data, split}.
   const art = (j.artifact ?? {}) as Record<string, unknown>;
   const uri = (art.uri ?? j.artifactUri ?? j.modelDir ?? j.uri) as unknown;
-  const sha = (art.sha256 ?? j.sha256) as unknown;
-  const metricsIn = (j.metrics ?? {}) as Record<string, unknown>;
+  const sha = (art.sha256 ?? j.sha256 ?? j.onnxSha256) as unknown;
+  const m = (j.metrics ?? {}) as Record<string, unknown>;
+  const metricsIn = (m.overall && typeof m.overall === 'object' ? m.overall : m) as Record<string, unknown>;
   const metrics: Record<string, number> = {};
   for (const [k, v] of Object.entries(metricsIn)) if (typeof v === 'number' && Number.isFinite(v)) metrics[k] = v;
   if (typeof uri !== 'string' || !/^(s3|file):\/\/./.test(uri)) return { error: 'the result has no artifact URI (artifact.uri)' };
   if (typeof sha !== 'string' || !/^[a-f0-9]{64}$/.test(sha)) return { error: 'the result has no valid sha256 (artifact.sha256)' };
   const data = (j.data ?? {}) as Record<string, unknown>;
   const fp = (j.dataFingerprint ?? data.fingerprint) as unknown;
-  const ho = (j.holdout ?? undefined) as { fingerprint?: unknown; rows?: unknown } | undefined;
+  let ho = (j.holdout ?? undefined) as { fingerprint?: unknown; rows?: unknown } | undefined;
+  const sp = j.split as { method?: unknown; holdoutFraction?: unknown; holdoutRows?: unknown; holdoutFrom?: unknown; holdoutTo?: unknown } | undefined;
+  if (!ho && sp && typeof fp === 'string') {
+    // Same data, same split rule, same rows held out → same holdout.
+    const key = [fp, sp.method, sp.holdoutFraction, sp.holdoutFrom, sp.holdoutTo, sp.holdoutRows].join('|');
+    ho = { fingerprint: createHash('sha256').update(key).digest('hex').slice(0, 32), rows: sp.holdoutRows };
+  }
   return {
     artifactUri: uri,
     sha256: sha,
@@ -123,15 +132,14 @@ export function buildJob(run: TrainingRun, cfg: ControllerConfig, image: string,
   const spec = run.spec;
   const name = jobNameFor(run.metadata.name!);
   const labels = { [LABEL_MANAGED_BY]: 'etaops', [LABEL_RUN]: run.metadata.name!, [LABEL_MODEL]: spec.model };
-  const args = ['train', '--model-dir', modelDirFor(run, artifactRoot), '--json'];
-  if (spec.dataset.uri) args.push('--data', spec.dataset.uri);
-  else args.push('--query', spec.dataset.query!);
+  // The flags of `etaops train` (src/cli/commands/train.ts); the loss is one of its params.
   const split = spec.split ?? {};
-  args.push('--split', split.strategy ?? 'time', '--holdout', String(split.holdoutFraction ?? 0.2));
   const trainer = spec.trainer ?? {};
-  args.push('--loss', trainer.loss ?? 'l2');
-  const params = trainer.params ?? {};
-  if (Object.keys(params).length) args.push('--params', JSON.stringify(params));
+  const args = ['train', '--model-dir', modelDirFor(run, artifactRoot), '--json', '--quiet',
+    '--name', spec.model, '--split', split.strategy ?? 'time', '--holdout', String(split.holdoutFraction ?? 0.2),
+    '--params', JSON.stringify({ ...(trainer.params ?? {}), loss: trainer.loss ?? 'l2' })];
+  if (spec.dataset.uri) args.push('--data', spec.dataset.uri);
+  else args.push('--query', spec.dataset.query!); // not yet supported by `etaops train`
   const env: V1EnvVar[] = [
     { name: 'ETAOPS_RESULT_FILE', value: RESULT_FILE },
     { name: 'ETAOPS_MODEL', value: spec.model },

@@ -45,7 +45,7 @@ describe('DriftCheck reconciler on a real API server', { skip: SKIP }, () => {
     const job = await c.get<V1Job & KubeObject>(GVRS.jobs, NS, started);
     assert.equal(job.metadata.ownerReferences?.[0].kind, 'DriftCheck');
     const args = job.spec!.template.spec!.containers[0].args!;
-    assert.deepEqual(args.slice(0, 3), ['drift', '--reference', 's3://models/etaops/eta/v1']);
+    assert.deepEqual(args.slice(0, 3), ['drift', '--model-dir', 's3://models/etaops/eta/v1']);
     assert.ok(args.includes('s3://data/shifted.csv'));
     const pod = await waitFor('the drift pod', async () => (await c.list<V1Pod & KubeObject>(GVRS.pods, NS, { labelSelector: `batch.kubernetes.io/job-name=${started}` })).items[0]);
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
@@ -65,8 +65,8 @@ describe('DriftCheck reconciler on a real API server', { skip: SKIP }, () => {
     assert.equal(run.spec.dataset.uri, 's3://data/fresh.csv');
     assert.equal(run.metadata.labels?.['etaops.io/drift-check'], 'once');
     const metrics = await mgr.metrics.registry.metrics();
-    assert.match(metrics, /etaops_drift_share\{namespace="[^"]+",check="once",model="eta"\} 0.6/);
-    assert.match(metrics, /etaops_drift_column_score\{[^}]*column="subtotal"[^}]*\} 0.001/);
+    assert.match(metrics, /etaops_driftcheck_share\{namespace="[^"]+",check="once",model="eta"\} 0.6/);
+    assert.match(metrics, /etaops_driftcheck_column_score\{[^}]*column="subtotal"[^}]*\} 0.001/);
     // Run-once: nothing else happens afterwards.
     await new Promise((r) => setTimeout(r, 2000));
     const runs = await c.list<TrainingRun & KubeObject>(TRAININGRUNS, NS, { labelSelector: 'etaops.io/drift-check=once' });

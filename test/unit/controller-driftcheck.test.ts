@@ -37,7 +37,9 @@ const cases: Array<{ name: string; o: DriftCheckObserved; actions: string[]; pha
     check: (d) => {
       const j = (d.actions[0] as { job: V1Job }).job;
       assert.equal(j.metadata!.name, jobNameForTime('hourly', t(CREATED)));
-      assert.ok(j.spec!.template.spec!.containers[0].args!.includes('s3://m/eta/v1'), 'reference = Production version');
+      const args = j.spec!.template.spec!.containers[0].args!;
+      assert.equal(args[args.indexOf('--model-dir') + 1], 's3://m/eta/v1', 'reference = Production version');
+      assert.equal(args[args.indexOf('--from-log') + 1], '24h');
       assert.equal(j.metadata!.ownerReferences![0].kind, 'DriftCheck');
     } },
   { name: 'no schedule, already ran: nothing more', o: obs({ dc: dc({}, { lastScheduleTime: CREATED, phase: 'Succeeded' }), now: '2026-12-03T12:00:00Z' }), actions: [] },
@@ -76,6 +78,16 @@ for (const c of cases) {
     c.check?.(d);
   });
 }
+
+test('parseDriftResult reads the `etaops drift --json` short form', () => {
+  const r = parseDriftResult(JSON.stringify({ dataset_drift: true, drift_share: 0.5, columns: { subtotal: { test: 'ks', score: 0.01, threshold: 0.05, drifted: true }, market_id: { test: 'chisquare', score: null, threshold: 0.05, drifted: false } }, report: { json: 's3://r/drift-report.json', html: 's3://r/drift-report.html' } }));
+  assert.ok(!('error' in r));
+  assert.equal(r.datasetDrift, true);
+  assert.equal(r.numberOfColumns, 2);
+  assert.equal(r.numberOfDriftedColumns, 1);
+  assert.equal(r.reportUri, 's3://r/drift-report.html');
+  assert.deepEqual(r.columns![0], { name: 'subtotal', test: 'ks', score: 0.01, threshold: 0.05, drifted: true });
+});
 
 test('parseDriftResult and durationMs', () => {
   assert.equal((parseDriftResult(drifted) as { driftShare: number }).driftShare, 0.6);

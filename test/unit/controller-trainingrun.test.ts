@@ -117,8 +117,9 @@ test('buildJob: owner reference, limits, secrets by reference, termination-messa
   assert.equal(c.terminationMessagePolicy, 'FallbackToLogsOnError');
   assert.deepEqual(c.command, ['etaops']);
   assert.deepEqual(c.args!.slice(0, 4), ['train', '--model-dir', 's3://models/etaops/ns/eta/r1-uid-r1-1', '--json']);
-  assert.ok(c.args!.includes('s3://data/orders.csv'));
-  assert.equal(c.args![c.args!.indexOf('--params') + 1], '{"numTrees":50}');
+  assert.equal(c.args![c.args!.indexOf('--data') + 1], 's3://data/orders.csv');
+  assert.equal(c.args![c.args!.indexOf('--params') + 1], '{"numTrees":50,"loss":"l2"}');
+  assert.equal(c.args![c.args!.indexOf('--name') + 1], 'eta');
   const env = Object.fromEntries(c.env!.map((e) => [e.name, e]));
   assert.equal(env.ETAOPS_RESULT_FILE.value, '/dev/termination-log');
   assert.deepEqual(env.AWS_SECRET_ACCESS_KEY.valueFrom, { secretKeyRef: { name: 'minio', key: 'AWS_SECRET_ACCESS_KEY', optional: false } });
@@ -134,6 +135,23 @@ test('jobNameFor is deterministic and short enough for labels', () => {
   assert.equal(jobNameFor(long), jobNameFor(long));
   assert.ok(jobNameFor(long).length <= 63);
   assert.notEqual(jobNameFor(long), jobNameFor('a'.repeat(119) + 'b'));
+});
+
+test('parseTrainResult reads the `etaops train --json` summary', () => {
+  const summary = { modelDir: 's3://m/eta/r1', modelName: 'eta', metrics: { overall: { mae: 610.2, rmse: 880.5, r2: 0.3 }, byMarket: { 1: { mae: 1 } } },
+    split: { method: 'time', holdoutFraction: 0.2, holdoutRows: 900, holdoutFrom: '2015-02-10T00:00:00Z', holdoutTo: '2015-02-18T00:00:00Z' },
+    data: { fingerprint: 'f'.repeat(64), rowsKept: 4500 }, onnxSha256: SHA };
+  const r = parseTrainResult(JSON.stringify(summary));
+  assert.ok(!('error' in r));
+  assert.equal(r.artifactUri, 's3://m/eta/r1');
+  assert.equal(r.sha256, SHA);
+  assert.deepEqual(r.metrics, { mae: 610.2, rmse: 880.5, r2: 0.3 });
+  assert.equal(r.dataFingerprint, 'f'.repeat(64));
+  const again = parseTrainResult(JSON.stringify({ ...summary, modelDir: 's3://m/eta/r2' }));
+  assert.ok(!('error' in again));
+  assert.equal(again.holdout!.fingerprint, r.holdout!.fingerprint, 'same data and split → same holdout');
+  const other = parseTrainResult(JSON.stringify({ ...summary, split: { ...summary.split, holdoutFraction: 0.3 } }));
+  assert.notEqual((other as typeof r).holdout!.fingerprint, r.holdout!.fingerprint);
 });
 
 test('parseTrainResult reads the result and explains bad ones', () => {

@@ -11,9 +11,9 @@ export class ControllerMetrics {
   readonly leader = new Gauge({ name: 'etaops_controller_leader', help: '1 when this replica holds the leader Lease.', registers: [this.registry] });
   readonly apiRequests = new Counter({ name: 'etaops_controller_api_requests_total', help: 'Kubernetes API requests by verb and HTTP code.', labelNames: ['verb', 'code'], registers: [this.registry] });
 
-  readonly driftShare = new Gauge({ name: 'etaops_drift_share', help: 'Share of drifted columns in the last DriftCheck result.', labelNames: ['namespace', 'check', 'model'], registers: [this.registry] });
-  readonly driftDetected = new Gauge({ name: 'etaops_drift_detected', help: '1 when the last DriftCheck result found dataset drift.', labelNames: ['namespace', 'check', 'model'], registers: [this.registry] });
-  readonly driftColumnScore = new Gauge({ name: 'etaops_drift_column_score', help: 'Per-column drift test score of the last DriftCheck result.', labelNames: ['namespace', 'check', 'model', 'column', 'test'], registers: [this.registry] });
+  readonly driftShare = new Gauge({ name: 'etaops_driftcheck_share', help: 'Share of drifted columns in the last DriftCheck result.', labelNames: ['namespace', 'check', 'model'], registers: [this.registry] });
+  readonly driftDetected = new Gauge({ name: 'etaops_driftcheck_detected', help: '1 when the last DriftCheck result found dataset drift.', labelNames: ['namespace', 'check', 'model'], registers: [this.registry] });
+  readonly driftColumnScore = new Gauge({ name: 'etaops_driftcheck_column_score', help: 'Per-column drift test score of the last DriftCheck result.', labelNames: ['namespace', 'check', 'model', 'column', 'test'], registers: [this.registry] });
 
   constructor(defaultMetrics = true) {
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'etaops_controller_' });
