@@ -1,5 +1,6 @@
 /**
  * `etaops drift --from-log`: the current window is read from the prediction log of a real
+ * (integration: creating a PGlite registry costs 10-30 s, too slow for the unit suite)
  * embedded registry (PGlite in a folder), logged through the registry's own writer.
  */
 import assert from 'node:assert/strict';
