@@ -36,7 +36,9 @@ export class CsvSplitter {
 
   /** Feeds the next chunk; complete records go to the sink. */
   push(chunk: Uint8Array): void {
-    let buf = chunk;
+    // Always a plain Uint8Array view (fs gives Buffers): one object shape keeps the hot loops
+    // monomorphic, which V8 optimises far better.
+    let buf = Object.getPrototypeOf(chunk) === Uint8Array.prototype ? chunk : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     if (this.pending) {
       buf = new Uint8Array(this.pending.length + chunk.length);
       buf.set(this.pending);
