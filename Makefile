@@ -63,6 +63,17 @@ bench-gbdt: build $(BENCH_VENV)/.installed
 bench-drift: build
 	nice node dist/test/bench/drift/bench.js
 
+# Serving benchmark (test/bench/serve): etaops serve vs a bare node:http ceiling vs the seed's
+# Flask + gunicorn + scikit-learn design, which lives in a bench-only virtualenv.
+SERVE_VENV := test/bench/.venv-serve
+$(SERVE_VENV)/.installed: test/bench/serve/requirements.txt
+	python3 -m venv $(SERVE_VENV)
+	$(SERVE_VENV)/bin/pip install --quiet --disable-pip-version-check -r test/bench/serve/requirements.txt
+	touch $@
+
+bench-serve: build $(SERVE_VENV)/.installed
+	nice node dist/test/bench/serve/bench.js
+
 cluster-up:
 	hack/cluster.sh up
 
