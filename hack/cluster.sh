@@ -215,6 +215,10 @@ cmd_up() {
   if all_up; then return 0; fi
   # Something is half up (or a stale run): start clean.
   cmd_down quiet
+  local c
+  for c in "${COMPONENTS[@]}"; do  # keep one previous run's logs
+    if [ -f "$RUN/$c.log" ]; then mv -f "$RUN/$c.log" "$RUN/$c.log.prev"; fi
+  done
   "$HACK/build-binaries.sh" etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok
   command -v openssl >/dev/null || die "openssl is needed (apt-get install -y openssl)"
   ensure_pki
@@ -284,7 +288,6 @@ cmd_up() {
   apply_nodes
   wait_for "fake-node Ready" 60 kwok kc wait --for=condition=Ready node/fake-node --timeout=5s
   wait_for "the default ServiceAccount" 90 kube-controller-manager kc get serviceaccount default -n default
-  local c
   for c in "${COMPONENTS[@]}"; do
     alive "$c" || { log "$c exited; last lines of $RUN/$c.log:"; tail -n 40 "$RUN/$c.log" >&2; exit 1; }
   done
