@@ -9,7 +9,8 @@ import { CTRL_DONE, CTRL_END, CTRL_SEQ, CTRL_SLOTS, CTRL_START, type WorkerSetup
 
 const setup = workerData as WorkerSetup;
 const ctrl = new Int32Array(setup.ctrl);
-const globalBins = new Uint16Array(setup.globalBins);
+const rowBins = new Uint8Array(setup.rowBins);
+const binOffset = Int32Array.from(setup.binOffset);
 const packed = new Float64Array(setup.packed);
 const idx = new Uint32Array(setup.idx);
 const hist = new Float64Array(setup.hist);
@@ -24,7 +25,7 @@ for (;;) {
   if (seq === seen) continue;
   seen = seq;
   hist.fill(0);
-  accumulateHistogram(globalBins, setup.cols, packed, idx, ctrl[base + CTRL_START], ctrl[base + CTRL_END], hist);
+  accumulateHistogram(rowBins, setup.cols, binOffset, packed, idx, ctrl[base + CTRL_START], ctrl[base + CTRL_END], hist);
   Atomics.store(ctrl, base + CTRL_DONE, seq);
   Atomics.notify(ctrl, base + CTRL_DONE);
 }

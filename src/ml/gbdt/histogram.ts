@@ -74,13 +74,14 @@ export function packGradients(grad: Float64Array, idx: Uint32Array, n: number, p
 /** Histogram of rows idx[start..end) into `hist` (overwritten), one slot per bin. */
 export function buildHistogram(binned: BinnedFeatures, packed: Float64Array, idx: Uint32Array, start: number, end: number, hist: Float64Array): void {
   hist.fill(0);
-  accumulateHistogram(binned.globalBins, binned.cols, packed, idx, start, end, hist);
+  accumulateHistogram(binned.rowBins, binned.cols, binned.binOffset, packed, idx, start, end, hist);
 }
 
 /** Adds rows idx[start..end) into `hist`. Unrolled by four: the hottest loop of training. */
 export function accumulateHistogram(
-  globalBins: Uint16Array,
+  rowBins: Uint8Array,
   cols: number,
+  binOffset: Int32Array,
   packed: Float64Array,
   idx: Uint32Array,
   start: number,
@@ -95,12 +96,12 @@ export function accumulateHistogram(
     let f = 0;
     for (; f < cols4; f += 4) {
       const p = base + f;
-      hist[globalBins[p]] += v;
-      hist[globalBins[p + 1]] += v;
-      hist[globalBins[p + 2]] += v;
-      hist[globalBins[p + 3]] += v;
+      hist[binOffset[f] + rowBins[p]] += v;
+      hist[binOffset[f + 1] + rowBins[p + 1]] += v;
+      hist[binOffset[f + 2] + rowBins[p + 2]] += v;
+      hist[binOffset[f + 3] + rowBins[p + 3]] += v;
     }
-    for (; f < cols; f++) hist[globalBins[base + f]] += v;
+    for (; f < cols; f++) hist[binOffset[f] + rowBins[base + f]] += v;
   }
 }
 

@@ -26,7 +26,8 @@ export interface WorkerSetup {
   index: number;
   cols: number;
   ctrl: SharedArrayBuffer;
-  globalBins: SharedArrayBuffer;
+  rowBins: SharedArrayBuffer;
+  binOffset: Int32Array;
   packed: SharedArrayBuffer;
   idx: SharedArrayBuffer;
   hist: SharedArrayBuffer;
@@ -54,7 +55,7 @@ export class ParallelHistogramBuilder {
 
   /** Starts `threads - 1` workers (the calling thread takes a chunk too). Arrays must be shared. */
   static async start(binned: BinnedFeatures, packed: Float64Array, idx: Uint32Array, threads: number): Promise<ParallelHistogramBuilder> {
-    for (const [name, a] of [['globalBins', binned.globalBins], ['packed', packed], ['idx', idx]] as const) {
+    for (const [name, a] of [['rowBins', binned.rowBins], ['packed', packed], ['idx', idx]] as const) {
       if (!(a.buffer instanceof SharedArrayBuffer)) throw new Error(`parallel histograms need ${name} in a SharedArrayBuffer`);
     }
     const n = threads - 1;
@@ -69,7 +70,8 @@ export class ParallelHistogramBuilder {
           index: i,
           cols: binned.cols,
           ctrl: ctrlBuf,
-          globalBins: binned.globalBins.buffer as SharedArrayBuffer,
+          rowBins: binned.rowBins.buffer as SharedArrayBuffer,
+          binOffset: binned.binOffset,
           packed: packed.buffer as SharedArrayBuffer,
           idx: idx.buffer as SharedArrayBuffer,
           hist: hist.buffer as SharedArrayBuffer,
@@ -96,11 +98,11 @@ export class ParallelHistogramBuilder {
   /** Same contract as buildHistogram; `packed` and `idx` must be the arrays given to start(). */
   readonly build = (packed: Float64Array, idx: Uint32Array, start: number, end: number, hist: Float64Array): void => {
     if (packed !== this.packed || idx !== this.idx) throw new Error('parallel histogram builder called with foreign arrays');
-    const { globalBins, cols } = this.binned;
+    const { rowBins, cols, binOffset } = this.binned;
     const rows = end - start;
     hist.fill(0);
     if (rows * cols < MIN_PARALLEL_UPDATES) {
-      accumulateHistogram(globalBins, cols, packed, idx, start, end, hist);
+      accumulateHistogram(rowBins, cols, binOffset, packed, idx, start, end, hist);
       return;
     }
     const parts = this.workers.length + 1;
@@ -114,7 +116,7 @@ export class ParallelHistogramBuilder {
       Atomics.store(ctrl, base + CTRL_SEQ, seq);
       Atomics.notify(ctrl, base + CTRL_SEQ);
     }
-    accumulateHistogram(globalBins, cols, packed, idx, start, Math.min(end, start + chunk), hist);
+    accumulateHistogram(rowBins, cols, binOffset, packed, idx, start, Math.min(end, start + chunk), hist);
     for (let w = 0; w < this.workers.length; w++) {
       const at = w * CTRL_SLOTS + CTRL_DONE;
       const deadline = Date.now() + WORKER_TIMEOUT_MS;
