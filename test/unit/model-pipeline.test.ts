@@ -1,12 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { targetSeconds } from '../../src/ml/dataset/schema.js';
 import { buildFeatures } from '../../src/ml/features/index.js';
 import { regressionMetrics } from '../../src/ml/metrics/index.js';
 import { loadPredictor, readModelDir, trainModel, TrainingError } from '../../src/ml/model/index.js';
+import { predictCsv } from '../../src/ml/model/batch-predict.js';
 import { makeDataset, utc, type OrderRow } from './features-fixtures.js';
 
 /** Orders with a known signal: duration grows with driving estimate and items, market 3 is slow. */
@@ -109,4 +110,31 @@ test('the predictor rejects ONNX bytes that do not belong to the meta', async ()
   assert.ok(Number.isFinite(one[0]));
   await p.close();
   await assert.rejects(p.predict(ds), /closed/);
+});
+
+test('batch prediction keeps quoted fields and CRLF input intact and scores in small batches', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'etaops-batch-'));
+  try {
+    const r = await trainModel({ dataset: makeDataset(syntheticOrders(200)), params: { numTrees: 5, numThreads: 1 } });
+    const header = 'market_id,created_at,store_id,store_primary_category,order_protocol,total_items,subtotal,num_distinct_items,min_item_price,max_item_price,total_onshift_dashers,total_busy_dashers,total_outstanding_orders,estimated_order_place_duration,estimated_store_to_consumer_driving_duration';
+    const rows = [
+      '1,2015-02-06 22:24:17,1845,"pizza, thin ""crust""",1,4,3441,4,557,1239,33,14,21,446,861',
+      '2,,1845,thai,1,4,3441,4,557,1239,33,14,21,446,861',
+      '3,2015-02-07 22:24:17,1845,thai,1,4,3441,4,557,1239,,,,446,861',
+    ];
+    const input = path.join(dir, 'in.csv');
+    await writeFile(input, [header, ...rows].join('\r\n') + '\r\n');
+    const output = path.join(dir, 'out.csv');
+    const p = await loadPredictor({ onnx: r.onnx, meta: r.meta });
+    const summary = await predictCsv(p, input, output, { batchRows: 1 });
+    await p.close();
+    assert.deepEqual([summary.recordsRead, summary.scored, summary.notScored], [3, 2, 1]);
+    const out = (await readFile(output, 'utf8')).trimEnd().split('\n');
+    assert.equal(out[0], `${header},predicted_duration_seconds,prediction_error`);
+    assert.match(out[1], /^1,2015-02-06 22:24:17,1845,"pizza, thin ""crust""",1,.*,861,\d+\.\d,$/);
+    assert.match(out[2], /^2,,1845,thai,.*,861,,created_at is empty/);
+    assert.match(out[3], /^3,.*,,,,446,861,\d+\.\d,$/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
