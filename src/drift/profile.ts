@@ -104,8 +104,8 @@ function checkOptions(opts: ProfileOptions): { sketchSize: number; topK: number 
 const nullIfNaN = (v: number): number | null => (Number.isFinite(v) ? v : null);
 
 function numericProfile(values: Float64Array, sketchSize: number): NumericColumnProfile {
-  const { sorted, missing } = sortedFinite(values);
-  const s = summarizeSorted(sorted, missing, sketchSize);
+  const { sorted, missing, runs } = sortedFinite(values);
+  const s = summarizeSorted(sorted, missing, sketchSize, runs);
   const quantiles: Record<string, number | null> = {};
   for (const q of PROFILE_QUANTILES) quantiles[String(q)] = nullIfNaN(quantileOfSorted(sorted, q));
   const total = s.count + missing;

@@ -7,8 +7,14 @@
  * NaN and ±Infinity are dropped (they are missing values) and counted.
  */
 
-/** Sorted finite values of `values` and how many were missing. */
-export function sortFinite(values: Float64Array): { sorted: Float64Array; missing: number } {
+/** Distinct values (ascending) and their counts, when the counting sort already has them. */
+export interface ValueRuns {
+  values: Float64Array;
+  counts: Float64Array;
+}
+
+/** Sorted finite values of `values`, how many were missing, and the value runs when free. */
+export function sortFinite(values: Float64Array): { sorted: Float64Array; missing: number; runs?: ValueRuns } {
   const n = values.length;
   let finite = 0;
   let min = Infinity;
@@ -25,7 +31,7 @@ export function sortFinite(values: Float64Array): { sorted: Float64Array; missin
   const missing = n - finite;
   if (finite === 0) return { sorted: new Float64Array(0), missing };
   const range = max - min;
-  if (allIntegers && range <= Math.max(4 * finite, 65536)) return { sorted: countingSort(values, finite, min, range), missing };
+  if (allIntegers && range <= Math.max(4 * finite, 65536)) return { ...countingSort(values, finite, min, range), missing };
   const packed = new Float64Array(finite);
   let j = 0;
   for (let i = 0; i < n; i++) {
@@ -35,21 +41,28 @@ export function sortFinite(values: Float64Array): { sorted: Float64Array; missin
   return { sorted: finite < 512 ? packed.sort() : radixSort(packed), missing };
 }
 
-function countingSort(values: Float64Array, finite: number, min: number, range: number): Float64Array {
+function countingSort(values: Float64Array, finite: number, min: number, range: number): { sorted: Float64Array; runs: ValueRuns } {
   const counts = new Uint32Array(range + 1);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (v - v === 0) counts[v - min]++;
   }
+  let distinct = 0;
+  for (let b = 0; b <= range; b++) if (counts[b] !== 0) distinct++;
+  const runValues = new Float64Array(distinct);
+  const runCounts = new Float64Array(distinct);
   const out = new Float64Array(finite);
   let k = 0;
+  let r = 0;
   for (let b = 0; b <= range; b++) {
     const c = counts[b];
     if (c === 0) continue;
     out.fill(b + min, k, k + c);
+    runValues[r] = b + min;
+    runCounts[r++] = c;
     k += c;
   }
-  return out;
+  return { sorted: out, runs: { values: runValues, counts: runCounts } };
 }
 
 /** LSD radix sort of finite doubles via order-preserving 64-bit keys. */

@@ -5,7 +5,7 @@
  * and counted, never fed to a test.
  */
 
-import { sortFinite } from './sort.js';
+import { sortFinite, type ValueRuns } from './sort.js';
 
 /** Numeric columns with at most this many distinct values also keep exact value counts. */
 export const VALUE_COUNT_LIMIT = 64;
@@ -68,33 +68,41 @@ export function quantileOfSorted(sorted: Float64Array, q: number): number {
 }
 
 /** Finite values of `values`, sorted ascending, plus how many were missing. */
-export function sortedFinite(values: Float64Array): { sorted: Float64Array; missing: number } {
+export function sortedFinite(values: Float64Array): { sorted: Float64Array; missing: number; runs?: ValueRuns } {
   return sortFinite(values);
 }
 
-/** Summary of an already sorted, finite column. `sketchSize` bounds the kept values. */
-export function summarizeSorted(sorted: Float64Array, missing: number, sketchSize = Infinity): NumericSummary {
+/** Distinct values and counts of a sorted array, in one pass. */
+function runsOf(sorted: Float64Array): ValueRuns {
   const n = sorted.length;
-  let sum = 0;
-  for (let i = 0; i < n; i++) sum += sorted[i];
-  const mean = n > 0 ? sum / n : Number.NaN;
-  let ss = 0;
-  for (let i = 0; i < n; i++) {
-    const d = sorted[i] - mean;
-    ss += d * d;
-  }
   let distinct = 0;
   for (let i = 0; i < n; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) distinct++;
-  let valueCounts: NumericSummary['valueCounts'] = null;
-  if (distinct <= VALUE_COUNT_LIMIT) {
-    const values = new Float64Array(distinct);
-    const counts = new Float64Array(distinct);
-    let k = -1;
-    for (let i = 0; i < n; i++) {
-      if (i === 0 || sorted[i] !== sorted[i - 1]) values[++k] = sorted[i];
-      counts[k]++;
-    }
-    valueCounts = { values, counts };
+  const values = new Float64Array(distinct);
+  const counts = new Float64Array(distinct);
+  let k = -1;
+  for (let i = 0; i < n; i++) {
+    if (i === 0 || sorted[i] !== sorted[i - 1]) values[++k] = sorted[i];
+    counts[k]++;
+  }
+  return { values, counts };
+}
+
+/**
+ * Summary of an already sorted, finite column. `sketchSize` bounds the kept values; `runs`
+ * (distinct values + counts, e.g. from the counting sort) saves passes over the rows.
+ */
+export function summarizeSorted(sorted: Float64Array, missing: number, sketchSize = Infinity, runs?: ValueRuns): NumericSummary {
+  const n = sorted.length;
+  const r = runs ?? runsOf(sorted);
+  const distinct = r.values.length;
+  // Moments over the runs: O(distinct) instead of O(rows).
+  let sum = 0;
+  for (let i = 0; i < distinct; i++) sum += r.values[i] * r.counts[i];
+  const mean = n > 0 ? sum / n : Number.NaN;
+  let ss = 0;
+  for (let i = 0; i < distinct; i++) {
+    const d = r.values[i] - mean;
+    ss += d * d * r.counts[i];
   }
   const kept = n > sketchSize ? quantileSketch(sorted, sketchSize) : sorted;
   return {
@@ -106,15 +114,15 @@ export function summarizeSorted(sorted: Float64Array, missing: number, sketchSiz
     min: n > 0 ? sorted[0] : Number.NaN,
     max: n > 0 ? sorted[n - 1] : Number.NaN,
     distinct,
-    valueCounts,
+    valueCounts: distinct <= VALUE_COUNT_LIMIT ? r : null,
     sorted: kept,
     exact: kept.length === n,
   };
 }
 
 export function summarizeNumeric(values: Float64Array, sketchSize = Infinity): NumericSummary {
-  const { sorted, missing } = sortedFinite(values);
-  return summarizeSorted(sorted, missing, sketchSize);
+  const { sorted, missing, runs } = sortedFinite(values);
+  return summarizeSorted(sorted, missing, sketchSize, runs);
 }
 
 /** Category labels longer than this are shortened (hostile or broken input must not bloat profiles). */
