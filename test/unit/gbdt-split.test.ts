@@ -83,7 +83,7 @@ test('best split equals a brute-force search over thresholds and missing directi
     // A node = a random subset of rows, in the order the grower would keep them.
     const rows = Uint32Array.from(Array.from({ length: c.X.rows }, (_, i) => i).filter(() => rng.next() < 0.8));
     const hist = new Float64Array(binned.totalBins);
-    buildHistogram(binned, c.packed, rows, 0, rows.length, hist);
+    buildHistogram(binned, Float64Array.from(rows, (r) => c.packed[r]), rows, 0, rows.length, hist);
     let sumQ = 0;
     for (const r of rows) sumQ += c.grad[r] * 8;
     const got = new SplitResult();
@@ -111,7 +111,9 @@ test('histogram subtraction gives the sibling histogram exactly; partition agree
     buildHistogram(binned, c.packed, idx, 0, idx.length, parent);
     const f = seed % c.X.cols;
     const bin = 1 + (seed % Math.max(1, binned.numBins[f] - 1));
-    const mid = partitionRows(binned, f, bin, seed % 2 === 0, idx, 0, idx.length, new Uint32Array(c.X.rows));
+    const packed = Float64Array.from(c.packed);
+    const mid = partitionRows(binned, f, bin, seed % 2 === 0, idx, packed, 0, idx.length, new Uint32Array(c.X.rows), new Float64Array(c.X.rows));
+    for (let i = 0; i < idx.length; i++) assert.equal(packed[i], c.packed[idx[i]], 'packed gradients move with their rows');
     for (let i = 0; i < idx.length; i++) {
       const v = c.X.data[idx[i] * c.X.cols + f];
       const goesLeft = Number.isNaN(v) ? seed % 2 === 0 : v <= binned.upper[f][bin - 1];
@@ -119,8 +121,8 @@ test('histogram subtraction gives the sibling histogram exactly; partition agree
     }
     const left = new Float64Array(parent.length);
     const right = new Float64Array(parent.length);
-    buildHistogram(binned, c.packed, idx, 0, mid, left);
-    buildHistogram(binned, c.packed, idx, mid, idx.length, right);
+    buildHistogram(binned, packed, idx, 0, mid, left);
+    buildHistogram(binned, packed, idx, mid, idx.length, right);
     subtractHistogram(parent, left);
     assert.deepEqual(parent, right);
   }

@@ -31,6 +31,7 @@ export class TreeGrower {
   private readonly leafSplit: SplitResult[];
   private readonly pool: HistogramPool;
   private readonly scratch: Uint32Array;
+  private readonly scratchPacked: Float64Array;
   readonly buildHist: HistogramBuilder;
 
   constructor(
@@ -48,14 +49,15 @@ export class TreeGrower {
     this.leafSplit = Array.from({ length: L }, () => new SplitResult());
     this.pool = new HistogramPool(binned.totalBins, L + 1);
     this.scratch = new Uint32Array(binned.rows);
+    this.scratchPacked = new Float64Array(binned.rows);
     this.buildHist = buildHist ?? ((packed, idx, start, end, hist) => buildHistogram(binned, packed, idx, start, end, hist));
   }
 
   private packing = new GradientPacking();
 
   /**
-   * Grows `tree` over rows idx[0..n) (reordered in place) using only `features`; `packed`
-   * holds those rows' packed gradients under `packing`.
+   * Grows `tree` over rows idx[0..n) (reordered in place) using only `features`; packed[i]
+   * holds row idx[i]'s packed gradient under `packing` and is reordered along with idx.
    */
   grow(tree: Tree, packed: Float64Array, packing: GradientPacking, idx: Uint32Array, n: number, features: Int32Array): void {
     tree.reset();
@@ -120,7 +122,7 @@ export class TreeGrower {
     const end = this.leafEnd[k];
     const parentHist = this.leafHist[k] as Float64Array;
     const leftNode = tree.split(this.leafNode[k], f, s.bin, this.binned.upper[f][s.bin - 1], s.defaultLeft, s.gain);
-    const mid = partitionRows(this.binned, f, s.bin, s.defaultLeft, idx, start, end, this.scratch);
+    const mid = partitionRows(this.binned, f, s.bin, s.defaultLeft, idx, packed, start, end, this.scratch, this.scratchPacked);
     const depth = this.leafDepth[k] + 1;
     const leftGrad = s.leftGrad;
     const rightGrad = this.leafGrad[k] - leftGrad;
@@ -143,8 +145,9 @@ export class TreeGrower {
 }
 
 /**
- * Stable in-place partition of idx[start..end): rows going left first. Returns the boundary.
- * Missing (bin 0) follows defaultLeft; value bins <= bin go left.
+ * Stable in-place partition of idx[start..end) (and the packed gradients aligned with it): rows
+ * going left first. Returns the boundary. Missing (bin 0) follows defaultLeft; value bins
+ * <= bin go left.
  */
 export function partitionRows(
   binned: BinnedFeatures,
@@ -152,9 +155,11 @@ export function partitionRows(
   bin: number,
   defaultLeft: boolean,
   idx: Uint32Array,
+  packed: Float64Array,
   start: number,
   end: number,
   scratch: Uint32Array,
+  scratchPacked: Float64Array,
 ): number {
   const column = binned.bins.subarray(feature * binned.rows, (feature + 1) * binned.rows);
   let l = start;
@@ -162,9 +167,15 @@ export function partitionRows(
   for (let i = start; i < end; i++) {
     const r = idx[i];
     const b = column[r];
-    if (b === 0 ? defaultLeft : b <= bin) idx[l++] = r;
-    else scratch[nRight++] = r;
+    if (b === 0 ? defaultLeft : b <= bin) {
+      packed[l] = packed[i];
+      idx[l++] = r;
+    } else {
+      scratchPacked[nRight] = packed[i];
+      scratch[nRight++] = r;
+    }
   }
   idx.set(scratch.subarray(0, nRight), l);
+  packed.set(scratchPacked.subarray(0, nRight), l);
   return l;
 }

@@ -43,7 +43,9 @@ export function unpackCount(sum: number, countBase: number): number {
 }
 
 /**
- * packed[r] = stochasticRound(grad[r] / scale) · countBase + 1 for rows idx[0..n).
+ * packed[i] = stochasticRound(grad[idx[i]] / scale) · countBase + 1 for i < n: aligned with
+ * idx, not with row ids, so the grower moves packed values along with their rows and histogram
+ * loops read them sequentially (one cache miss less per row than packed[row]).
  * Stochastic rounding keeps every quantized gradient unbiased.
  */
 export function packGradients(grad: Float64Array, idx: Uint32Array, n: number, packing: GradientPacking, rng: Rng, packed: Float64Array): void {
@@ -67,11 +69,11 @@ export function packGradients(grad: Float64Array, idx: Uint32Array, n: number, p
     let q = Math.floor(grad[r] * inv + u);
     if (q > levels) q = levels;
     else if (q < -levels) q = -levels;
-    packed[r] = q * base + 1;
+    packed[i] = q * base + 1;
   }
 }
 
-/** Histogram of rows idx[start..end) into `hist` (overwritten), one slot per bin. */
+/** Histogram of rows idx[start..end) (packed gradients aligned with idx) into `hist`. */
 export function buildHistogram(binned: BinnedFeatures, packed: Float64Array, idx: Uint32Array, start: number, end: number, hist: Float64Array): void {
   hist.fill(0);
   accumulateHistogram(binned.rowBins, binned.cols, binned.binOffset, packed, idx, start, end, hist);
@@ -90,9 +92,8 @@ export function accumulateHistogram(
 ): void {
   const cols4 = cols & ~3;
   for (let i = start; i < end; i++) {
-    const r = idx[i];
-    const v = packed[r];
-    const base = r * cols;
+    const v = packed[i];
+    const base = idx[i] * cols;
     let f = 0;
     for (; f < cols4; f += 4) {
       const p = base + f;
