@@ -250,10 +250,10 @@ export function decideModelVersion(o: ModelVersionObserved): Decision<ModelVersi
     pushHistory(status, 'Production', older ? 'RolledBack' : 'Promoted', champion ? `replaced ${champion.metadata.name}` : 'first version served', now);
     status.stage = 'Production';
   }
+  // Archive only what was serving. A version that merely asks for Production (perhaps not
+  // validated yet in our cache) is a pending request: it becomes the next rollout target.
   for (const other of o.siblings) {
-    if (other.spec.stage === 'Production' || serving(other)) {
-      if (other.spec.stage !== 'Archived') actions.push({ type: 'setStage', name: other.metadata.name!, stage: 'Archived', reason: `replaced by ${mv.metadata.name}` });
-    }
+    if (serving(other) && other.spec.stage !== 'Archived') actions.push({ type: 'setStage', name: other.metadata.name!, stage: 'Archived', reason: `replaced by ${mv.metadata.name}` });
   }
   status.phase = 'Serving';
   status.deployment = predictorName(mv.spec.model);

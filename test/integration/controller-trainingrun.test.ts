@@ -71,7 +71,7 @@ describe('TrainingRun reconciler on a real API server', { skip: SKIP }, () => {
   const result = (n: number) => JSON.stringify({ artifact: { uri: `s3://models/etaops/${NS}/eta/run-${n}`, sha256: SHA }, metrics: { mae: 600 + n, rmse: 900 }, dataFingerprint: `fp-${n}`, holdout: { fingerprint: 'h1', rows: 4000 } });
 
   test('happy path: Job with owner reference → pod result → ModelVersion, status Succeeded', async () => {
-    await c.create(TRAININGRUNS, NS, run('happy', { backoffLimit: 0, resources: { limits: { cpu: '1', memory: '512Mi' } } }));
+    await c.create(TRAININGRUNS, NS, run('happy', { backoffLimit: 0, promotion: { policy: 'manual' }, resources: { limits: { cpu: '1', memory: '512Mi' } } }));
     const job = await waitFor('Job happy-train', () => getOrUndefined<V1Job & KubeObject>(c, GVRS.jobs, NS, 'happy-train'));
     const r0 = await getRun('happy');
     assert.deepEqual(job.metadata.ownerReferences?.map((o) => [o.kind, o.name, o.uid, o.controller]), [['TrainingRun', 'happy', r0.metadata.uid, true]]);
@@ -88,7 +88,8 @@ describe('TrainingRun reconciler on a real API server', { skip: SKIP }, () => {
     const mv = await c.get<MV>(MODELVERSIONS, NS, 'happy');
     assert.equal(mv.spec.artifact.sha256, SHA);
     assert.equal(mv.spec.version, 1);
-    assert.equal(mv.spec.stage, 'Candidate');
+    assert.equal(mv.spec.stage, 'Candidate', 'manual policy: registered, not promoted');
+    assert.equal(mv.spec.promotion?.policy, 'manual');
     assert.equal(mv.spec.lineage?.trainingRun, 'happy');
     assert.equal(mv.spec.lineage?.datasetFingerprint, 'fp-1');
   });

@@ -63,6 +63,7 @@ const cases: Case[] = [
   { name: 'archived by spec: status follows, history says by whom', o: obs({ mv: mv('v1', 1, { stage: 'Archived', served: true }), siblings: [mv('v2', 2, { stage: 'Production', served: false })] }), actions: [], phase: 'Archived', stage: 'Archived',
     check: (d) => assert.equal(d.status.history!.at(-1)!.message, 'replaced by v2') },
   { name: 'steady state: serving, nothing to do', o: obs({ mv: mv('v1', 1, { stage: 'Production', served: true }), deployment: dep('v1', true) }), actions: [], phase: 'Serving' },
+  { name: 'the serving version never archives a pending request (e.g. one our cache shows unvalidated)', o: obs({ mv: mv('v1', 1, { stage: 'Production', served: true }), siblings: [mv('v2', 2, { stage: 'Production', valid: false })], deployment: dep('v1', true) }), actions: [], phase: 'Serving' },
   { name: 'no image: cannot serve, says how to fix', o: obs({ mv: mv('v2', 2, { stage: 'Production' }), config: { ...cfg, image: undefined } }), actions: [], reason: 'NoImage' },
 ];
 
