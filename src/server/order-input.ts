@@ -110,12 +110,21 @@ export function describeValue(v: unknown): string {
   return String(v);
 }
 
-type Check = { ok: true; value: number } | { ok: false; message: string } | { ok: true; missing: true };
-
-function numberFrom(v: unknown): number | undefined {
-  if (typeof v === 'number') return v;
-  if (typeof v === 'string') return parseNumber(v);
-  return undefined;
+/**
+ * The value of a numeric column, or NaN when it is not acceptable (the caller words the error:
+ * the hot path allocates nothing per field).
+ */
+function numericValue(spec: ColumnSpec, v: unknown): number {
+  if (spec.kind === 'timestamp') {
+    // A number here is accepted as epoch seconds: some clients send that.
+    const t = typeof v === 'string' ? parseTimestampUtc(v) : typeof v === 'number' ? v : NaN;
+    return t >= TIMESTAMP_MIN && t < TIMESTAMP_MAX ? t : NaN;
+  }
+  const n = typeof v === 'number' ? v : typeof v === 'string' ? parseNumber(v) : NaN;
+  // NaN and ±Infinity fail these comparisons too.
+  if (!(n >= 0 && n <= UPPER_BOUND[spec.kind])) return NaN;
+  if (spec.kind === 'integer' && !Number.isInteger(n)) return NaN;
+  return n;
 }
 
 function expectation(spec: ColumnSpec): string {
@@ -128,20 +137,8 @@ function expectation(spec: ColumnSpec): string {
   }
 }
 
-function checkNumeric(spec: ColumnSpec, v: unknown): Check {
-  const bad = (): Check => ({ ok: false, message: `${expectation(spec)}, got ${describeValue(v)}` });
-  if (spec.kind === 'timestamp') {
-    // A number here is accepted as epoch seconds: some clients send that.
-    const t = typeof v === 'string' ? parseTimestampUtc(v) : typeof v === 'number' ? v : NaN;
-    if (!Number.isFinite(t) || t < TIMESTAMP_MIN || t >= TIMESTAMP_MAX) return bad();
-    return { ok: true, value: t };
-  }
-  const n = numberFrom(v);
-  if (n === undefined || !Number.isFinite(n)) return bad();
-  if (n < 0 || n > UPPER_BOUND[spec.kind]) return bad();
-  if (spec.kind === 'integer' && !Number.isInteger(n)) return bad();
-  return { ok: true, value: n };
-}
+/** Plain decimal ids without leading zeros are already canonical (the common case). */
+const CANONICAL_ID = /^(0|[1-9]\d{0,14})$/;
 
 /**
  * Canonical category text: integral numeric ids print as integers so that 1, "1" and "1.0"
@@ -149,28 +146,34 @@ function checkNumeric(spec: ColumnSpec, v: unknown): Check {
  */
 export function canonicalCategory(v: string | number): string | undefined {
   if (typeof v === 'number') return Number.isFinite(v) && Number.isInteger(v) && v >= 0 ? String(v) : undefined;
+  if (CANONICAL_ID.test(v)) return v;
   const text = v.trim();
   const n = parseNumber(text);
   if (Number.isFinite(n) && Number.isInteger(n) && n >= 0 && n <= Number.MAX_SAFE_INTEGER) return String(n);
   return text;
 }
 
-function checkCategory(spec: ColumnSpec, v: unknown): { ok: true; value: string } | { ok: false; message: string } {
-  if (spec.unit === 'label') {
-    if (typeof v !== 'string' || v.length > MAX_LABEL_LENGTH) {
-      return { ok: false, message: `expected a text label of at most ${MAX_LABEL_LENGTH} characters, got ${describeValue(v)}` };
-    }
-    return { ok: true, value: v.trim() };
+const NUMERIC_LOOKING = /^\s*[+-]?[\d.]+([eE][+-]?\d+)?\s*$/;
+
+/** Canonical text of a category value, or undefined when it is not acceptable. */
+function categoryValue(spec: ColumnSpec, v: unknown): string | undefined {
+  if (spec.unit === 'label') return typeof v === 'string' && v.length <= MAX_LABEL_LENGTH ? v.trim() : undefined;
+  if (typeof v === 'string') {
+    if (v.length > MAX_LABEL_LENGTH) return undefined;
+    if (CANONICAL_ID.test(v)) return v;
+  } else if (typeof v !== 'number') {
+    return undefined;
   }
-  const message = `expected an id (a whole number >= 0 or a text of at most ${MAX_LABEL_LENGTH} characters), got ${describeValue(v)}`;
-  if (typeof v !== 'number' && typeof v !== 'string') return { ok: false, message };
-  if (typeof v === 'string' && v.length > MAX_LABEL_LENGTH) return { ok: false, message };
   const value = canonicalCategory(v);
   // A numeric-looking string that is negative or fractional is a broken id, not a label.
-  if (value === undefined || (typeof v === 'string' && /^\s*[+-]?[\d.]+([eE][+-]?\d+)?\s*$/.test(v) && !/^\d+$/.test(value))) {
-    return { ok: false, message };
-  }
-  return { ok: true, value };
+  if (value === undefined || (typeof v === 'string' && NUMERIC_LOOKING.test(v) && !/^\d+$/.test(value))) return undefined;
+  return value;
+}
+
+function categoryError(spec: ColumnSpec, v: unknown): string {
+  return spec.unit === 'label'
+    ? `expected a text label of at most ${MAX_LABEL_LENGTH} characters, got ${describeValue(v)}`
+    : `expected an id (a whole number >= 0 or a text of at most ${MAX_LABEL_LENGTH} characters), got ${describeValue(v)}`;
 }
 
 function isEmpty(v: unknown): boolean {
@@ -201,16 +204,16 @@ function parseRow(obj: Record<string, unknown>, ctx: RowContext): OrderRow {
       continue;
     }
     if (col.numericIndex >= 0) {
-      const r = checkNumeric(col.spec, v);
-      if (!r.ok) ctx.errors.push({ path: ctx.prefix + col.name, message: r.message });
-      else if ('value' in r) row.numeric[col.numericIndex] = r.value;
+      const n = numericValue(col.spec, v);
+      if (Number.isNaN(n)) ctx.errors.push({ path: ctx.prefix + col.name, message: `${expectation(col.spec)}, got ${describeValue(v)}` });
+      else row.numeric[col.numericIndex] = n;
     } else {
-      const r = checkCategory(col.spec, v);
-      if (!r.ok) ctx.errors.push({ path: ctx.prefix + col.name, message: r.message });
-      else row.category[col.categoryIndex] = r.value;
+      const text = categoryValue(col.spec, v);
+      if (text === undefined) ctx.errors.push({ path: ctx.prefix + col.name, message: categoryError(col.spec, v) });
+      else row.category[col.categoryIndex] = text;
     }
   }
-  for (const key of Object.keys(obj)) {
+  for (const key in obj) {
     if (!INPUT_NAMES.has(key) && !META_KEYS.has(key)) ctx.unknownFields.push(ctx.prefix + key);
   }
   return row;
