@@ -3,6 +3,7 @@
  * column by column, into the result that the JSON report, the HTML page, the CLI summary and
  * the Prometheus gauges all read.
  */
+import type { AccuracyReport } from './accuracy.js';
 import type { ColumnSource } from './columns.js';
 import { datasetVerdict, testColumn, type ColumnTestResult, type DatasetVerdict, type DetectOptions, type DriftRule } from './detect.js';
 import { summaryFromProfile, type TrainingProfile } from './profile.js';
@@ -37,12 +38,16 @@ export interface DriftResult extends DatasetVerdict {
   columns: Record<string, ColumnDrift>;
   /** Columns present on one side only, with the reason. */
   skipped_columns: Record<string, string>;
+  /** Live accuracy of the current window when it has predictions and actuals, else null. */
+  accuracy: AccuracyReport | null;
 }
 
 export type ReferenceInput = { data: ColumnSource } | { profile: TrainingProfile };
 
 export interface CheckOptions extends DetectOptions {
   model?: string;
+  /** Accuracy of the current window's predictions, when known (see accuracy.ts). */
+  accuracy?: AccuracyReport;
   /** Only these columns (default: every column both sides have). */
   columns?: string[];
   now?: Date;
@@ -164,6 +169,7 @@ export function runDriftCheck(reference: ReferenceInput, current: ColumnSource, 
     ...verdict,
     columns,
     skipped_columns: skipped,
+    accuracy: opts.accuracy ?? null,
   };
 }
 

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
+import { accuracyReport } from '../../src/drift/accuracy.js';
 import { runDriftCheck } from '../../src/drift/check.js';
 import type { ColumnSource } from '../../src/drift/columns.js';
 import { driftReportHtml } from '../../src/drift/report/html.js';
@@ -55,7 +56,12 @@ describe('drift report in headless Chromium', () => {
   });
 
   test('renders verdict, table, charts; sorts by score; no errors, no requests, no injected markup', async () => {
-    const result = runDriftCheck({ data: windowOf(3000, 0, 7) }, windowOf(2000, 1, 9), { model: 'eta <b>prod</b>' });
+    const accuracy = accuracyReport({
+      predictions: Float64Array.from([2400, 2500, 2600, 1800]),
+      actuals: Float64Array.from([2300, 2700, 2600, Number.NaN]),
+      market: { codes: Int32Array.from([0, 0, 1, 1]), labels: ['1', '<2>'] },
+    });
+    const result = runDriftCheck({ data: windowOf(3000, 0, 7) }, windowOf(2000, 1, 9), { model: 'eta <b>prod</b>', accuracy });
     const file = path.join(dir, 'drift-report.html');
     writeFileSync(file, driftReportHtml(result));
     const page = await browser.newPage();
@@ -92,6 +98,10 @@ describe('drift report in headless Chromium', () => {
     const down = await scores();
     assert.deepEqual(down, [...up].sort((a, b) => b - a), 'descending after two clicks');
     assert.equal(await page.getAttribute('th[data-key="score"]', 'aria-sort'), 'descending');
+
+    // Accuracy table: all + one row per market with actuals.
+    assert.equal(await page.locator('#accuracy tbody tr').count(), 3);
+    assert.match((await page.textContent('#accuracy')) ?? '', /<2>/);
 
     // Hostile names are shown as text, never run or parsed as markup.
     assert.equal(await page.evaluate('typeof window.__pwned'), 'undefined');

@@ -77,6 +77,24 @@ describe('etaops drift (CLI)', { skip: existsSync(SAMPLE) ? false : `${SAMPLE} n
     assert.deepEqual([b.columns.subtotal.test, b.columns.subtotal.threshold], ['psi', 0.25]);
   });
 
+  test('--model-dir: training profile from model.json, the model scores the current rows, accuracy by market', () => {
+    const modelDir = path.join(dir, 'model');
+    const train = spawnSync(process.execPath, [CLI, 'train', '--data', early, '--model-dir', modelDir, '--params', '{"numTrees":15}', '--quiet'], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(train.status, 0, train.stderr);
+    const out = path.join(dir, 'model-report');
+    const r = run(['--model-dir', modelDir, '--current', late, '--json', '--report', out]);
+    assert.equal(r.code, 0, r.stderr);
+    const s = JSON.parse(r.stdout) as { columns: Record<string, { test: string }>; accuracy: { count: number; mae: number; rmse: number; bias: number } };
+    assert.ok(s.columns.prediction, 'prediction drift is checked');
+    assert.ok(s.columns.target, 'target drift is checked');
+    assert.equal(s.columns.prediction.test, 'wasserstein');
+    assert.ok(s.accuracy.count > 2500 && s.accuracy.mae > 0 && s.accuracy.rmse >= s.accuracy.mae);
+    const full = JSON.parse(readFileSync(path.join(out, 'drift-report.json'), 'utf8')) as { reference: { source: string }; accuracy: { by_market: Record<string, { count: number }> } };
+    assert.equal(full.reference.source, 'profile');
+    assert.ok(Object.keys(full.accuracy.by_market).length >= 5, 'accuracy by market');
+    assert.match(readFileSync(path.join(out, 'drift-report.html'), 'utf8'), /Prediction accuracy \(current window\)/);
+  });
+
   test('usage mistakes exit 2 with a precise message; unreadable inputs exit 1', () => {
     const none = run(['--current', late]);
     assert.equal(none.code, 2);

@@ -28,7 +28,9 @@ Current (one of):
                       $ETAOPS_DATABASE_URL (at most --limit rows, default 100000)
 Output:
   --json              print {dataset_drift, drift_share, columns: {name: {test, score,
-                      threshold, drifted}}, report} as JSON (default: a table)
+                      threshold, drifted}}, report} as JSON (default: a table); with
+                      --model-dir and delivery times in --current, also accuracy
+                      {count, mae, rmse, bias} (the report has it by market)
   --report DIR        write DIR/drift-report.json (schema in README) and DIR/drift-report.html
   --fail-on-drift     exit with code 3 when dataset drift is found (default: 0 either way)
   --save-profile FILE write the reference's training profile to FILE (reuse it with --profile)
@@ -148,6 +150,8 @@ function table(r: DriftResult): string {
     lines.push(`${n.padEnd(w)}  ${c.test.padEnd(13)}  ${s.padStart(10)}  ${String(c.threshold).padStart(9)}  ${c.drifted ? 'yes' : 'no'}${c.note ? `  (${c.note})` : ''}`);
   }
   for (const [n, why] of Object.entries(r.skipped_columns)) lines.push(`${n.padEnd(w)}  skipped: ${why}`);
+  const a = r.accuracy?.overall;
+  if (a && a.count > 0) lines.push('', `accuracy on ${a.count} orders: MAE ${a.mae?.toFixed(1)} s, RMSE ${a.rmse?.toFixed(1)} s, bias ${a.bias?.toFixed(1)} s`);
   return lines.join('\n');
 }
 
@@ -203,6 +207,7 @@ const command: Command = {
     // Current.
     let current: ColumnSource;
     let model = values.model ?? null;
+    let accuracy: import('../../drift/accuracy.js').AccuracyReport | undefined;
     if (values.current) {
       const ds = await readCsv(values.current, 'current');
       let predictions: Float64Array | undefined;
@@ -217,6 +222,13 @@ const command: Command = {
         }
       }
       current = drift.driftColumnsOf(ds, { predictions });
+      if (predictions) {
+        const { accuracyReport } = await import('../../drift/accuracy.js');
+        const { targetSeconds } = await import('../../ml/dataset/schema.js');
+        const market = ds.category.market_id;
+        accuracy = accuracyReport({ predictions, actuals: targetSeconds(ds), market: { codes: market.codes, labels: market.values } });
+        if (accuracy.overall.count === 0) accuracy = undefined;
+      }
     } else {
       const logged = await fromLog(values, windowSeconds, limit);
       current = logged.source;
@@ -229,6 +241,7 @@ const command: Command = {
         overrides,
         driftShare,
         model: model ?? undefined,
+        accuracy,
       });
     } catch (err) {
       if (err instanceof drift.DriftOptionError) throw new UsageError(`etaops drift: ${err.message}`);
@@ -236,7 +249,8 @@ const command: Command = {
     }
     const report = values.report ? await drift.writeDriftReport(result, values.report) : null;
     if (values.json) {
-      process.stdout.write(JSON.stringify({ ...drift.driftSummary(result), report }, null, 2) + '\n');
+      const acc = result.accuracy ? { accuracy: result.accuracy.overall } : {};
+      process.stdout.write(JSON.stringify({ ...drift.driftSummary(result), ...acc, report }, null, 2) + '\n');
     } else {
       process.stdout.write(table(result) + '\n');
       if (report) process.stdout.write(`\nreport: ${report.html}\n        ${report.json}\n`);

@@ -82,6 +82,21 @@ ${columnChart(name, c.reference, c.current)}
 </section>`;
 }
 
+const seconds = (v: number | null): string => (v === null ? '—' : `${v.toFixed(1)} s`);
+
+function accuracySection(r: DriftResult): string {
+  const a = r.accuracy;
+  if (!a) return '';
+  const line = (name: string, s: { count: number; mae: number | null; rmse: number | null; bias: number | null }): string =>
+    `<tr><td>${e(name)}</td><td class="num">${s.count}</td><td class="num">${seconds(s.mae)}</td><td class="num">${seconds(s.rmse)}</td><td class="num">${seconds(s.bias)}</td></tr>`;
+  return `<section class="column" id="accuracy"><h2>Prediction accuracy (current window)</h2>
+<p>Predictions with a known delivery time; bias = mean(prediction − actual), positive = predicted too late.${a.unpaired ? ` ${a.unpaired} rows without an actual are left out.` : ''}</p>
+<table><thead><tr><th>market</th><th>orders</th><th>MAE</th><th>RMSE</th><th>bias</th></tr></thead><tbody>
+${line('all', a.overall)}
+${Object.entries(a.by_market).map(([m, s]) => line(m, s)).join('\n')}
+</tbody></table></section>`;
+}
+
 export function driftReportHtml(r: DriftResult): string {
   const cols = Object.entries(r.columns);
   const verdict = r.dataset_drift ? 'Dataset drift detected' : 'No dataset drift';
@@ -104,6 +119,7 @@ export function driftReportHtml(r: DriftResult): string {
 </tr></thead><tbody>
 ${cols.map(([n, c]) => row(n, c)).join('\n')}
 </tbody></table>
+${accuracySection(r)}
 ${skipped.length ? `<p>Not compared: ${skipped.map(([n, why]) => `${e(n)} (${e(why)})`).join(', ')}</p>` : ''}
 ${cols.map(([n, c]) => section(n, c)).join('\n')}
 </main>
