@@ -1,7 +1,7 @@
 /**
  * `etaops drift --from-log`: the current window is read from the prediction log of a real
- * (integration: creating a PGlite registry costs 10-30 s, too slow for the unit suite)
  * embedded registry (PGlite in a folder), logged through the registry's own writer.
+ * An integration test because creating a PGlite registry takes 10–30 s.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
