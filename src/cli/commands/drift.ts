@@ -100,7 +100,8 @@ async function readCsv(uri: string, what: string): Promise<import('../../ml/data
   const { readDataset } = await import('../../ml/dataset/read.js');
   const { dataset, report } = await readDataset(uri);
   const dropped = report.recordsRead - report.rowsKept;
-  if (dropped > 0) process.stderr.write(`etaops drift: ${what}: ${dropped} of ${report.recordsRead} records not usable (see 'etaops' data validation)\n`);
+  // Rows kept with defects (impossible values) still count: their other columns are real data.
+  if (dropped > 0) process.stderr.write(`etaops drift: ${what}: ${dropped} of ${report.recordsRead} records left out (no usable created_at, or malformed)\n`);
   return dataset;
 }
 
