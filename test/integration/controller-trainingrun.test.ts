@@ -12,7 +12,9 @@ import type { ControllerConfig } from '../../src/controller/config.js';
 import { GVRS, type KubeClient, type KubeList, type KubeObject } from '../../src/controller/runtime/kube.js';
 import type { Manager } from '../../src/controller/runtime/manager.js';
 import { buildOperator } from '../../src/controller/setup.js';
-import { MODELVERSIONS, TRAININGRUNS } from '../../src/controller/trainingrun.js';
+import { MODELVERSIONS, TRAININGRUNS, TrainingRunReconciler } from '../../src/controller/trainingrun.js';
+import type { Informer } from '../../src/controller/runtime/informer.js';
+import { isConflict } from '../../src/controller/runtime/kube.js';
 import { deleteNamespace, ensureNamespace, uniqueNamespace, getOrUndefined, installCRDs, SKIP, testClient, waitFor } from './controller-helpers.js';
 
 const NS = uniqueNamespace('etaops-tr-test');
@@ -158,6 +160,21 @@ describe('TrainingRun reconciler on a real API server', { skip: SKIP }, () => {
     const versions = all.items.map((m) => m.spec.version).sort();
     assert.equal(new Set(versions).size, versions.length, `distinct versions ${versions}`);
     assert.equal((await c.get<MV>(MODELVERSIONS, NS, 'second')).spec.version, Math.max(...versions));
+  });
+
+  test('conflict on update: a pass acting on a stale object is refused (409), creates nothing twice', async () => {
+    const stale = await c.create<Run>(TRAININGRUNS, NS, run('stale', { backoffLimit: 0, promotion: { policy: 'manual' } }));
+    // The running controller moves the object on (status write), so `stale` is now out of date.
+    await waitFor('status written', async () => ((await getRun('stale')).status?.jobName ? true : undefined));
+    const empty = { getByKey: () => undefined, get: () => undefined, list: () => [] };
+    const staleRuns = { ...empty, getByKey: () => stale } as unknown as Informer<Run>;
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a stub cache that knows nothing
+    const none = empty as unknown as Informer<any>;
+    const r = new TrainingRunReconciler(testClient(), staleRuns, none, none, none, config);
+    await assert.rejects(r.reconcile(`${NS}/stale`), (e: unknown) => isConflict(e));
+    const jobs = await c.list<KubeObject>(GVRS.jobs, NS, { labelSelector: 'etaops.io/training-run=stale' });
+    assert.equal(jobs.items.length, 1, 'the second create met AlreadyExists, no duplicate');
+    assert.equal((await getRun('stale')).status?.jobName, 'stale-train', 'the newer status was not overwritten');
   });
 
   test('/metrics reports reconciles, queue depth and API requests', async () => {
