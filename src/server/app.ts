@@ -168,7 +168,7 @@ async function predict(service: PredictionService, req: IncomingMessage, res: Se
   }
   const batchId = base ?? newRequestId();
   const ids = parsed.requestIds.map((id, i) => id ?? `${batchId}:${i}`);
-  service.record(ids, parsed.rows, body as unknown[], scored);
+  service.record(ids, parsed.rows, body as unknown[], scored, batchId);
   const out = new Array<{ prediction: number; model_version: string; request_id: string }>(ids.length);
   for (let i = 0; i < ids.length; i++) out[i] = { prediction: scored.predictions[i], model_version: version, request_id: ids[i] };
   res.setHeader('X-Request-Id', batchId);
@@ -206,7 +206,7 @@ async function oipInfer(service: PredictionService, req: IncomingMessage, res: S
   }
   const scored = await service.score(parsed.rows);
   const id = request.id ?? headerRequestId(req) ?? newRequestId();
-  service.record(parsed.rows.map((_, i) => `${id}:${i}`), parsed.rows, request.orders, scored);
+  service.record(parsed.rows.map((_, i) => `${id}:${i}`), parsed.rows, request.orders, scored, id);
   sendJson(res, 200, {
     model_name: scored.identity.name,
     model_version: scored.identity.version,

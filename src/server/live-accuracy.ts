@@ -15,25 +15,59 @@ export interface RememberedPrediction {
   createdAt: number;
 }
 
-/** Recent predictions by request id, at most `capacity` (a Map iterates in insertion order). */
+interface RememberedBatch {
+  predictions: Float64Array;
+  createdAt: Float64Array;
+  model: string;
+  version: string;
+  at: number;
+}
+
+/**
+ * Recent predictions by request id, about `capacity` rows at most (oldest forgotten first; a
+ * Map iterates in insertion order). A batch whose rows have the generated ids `<batch>:<i>` is
+ * one entry, not one per row: remembering a 1,000-row batch costs one Map insert.
+ */
 export class RecentPredictions {
-  private readonly map = new Map<string, RememberedPrediction>();
+  private readonly single = new Map<string, RememberedPrediction>();
+  private readonly batches = new Map<string, RememberedBatch>();
+  private batchRows = 0;
+
   constructor(private readonly capacity = 200_000) {}
 
   remember(requestId: string, p: RememberedPrediction): void {
-    if (this.map.size >= this.capacity) {
-      const oldest = this.map.keys().next();
-      if (!oldest.done) this.map.delete(oldest.value);
+    if (this.single.size >= this.capacity) {
+      const oldest = this.single.keys().next();
+      if (!oldest.done) this.single.delete(oldest.value);
     }
-    this.map.set(requestId, p);
+    this.single.set(requestId, p);
+  }
+
+  /** Remembers rows `${batchId}:${i}` (the views are kept as given: pass copies or owned arrays). */
+  rememberBatch(batchId: string, b: RememberedBatch): void {
+    this.batches.set(batchId, b);
+    this.batchRows += b.predictions.length;
+    while (this.batchRows > this.capacity && this.batches.size > 1) {
+      const oldest = this.batches.entries().next();
+      if (oldest.done) break;
+      this.batches.delete(oldest.value[0]);
+      this.batchRows -= oldest.value[1].predictions.length;
+    }
   }
 
   get(requestId: string): RememberedPrediction | undefined {
-    return this.map.get(requestId);
+    const hit = this.single.get(requestId);
+    if (hit) return hit;
+    const colon = requestId.lastIndexOf(':');
+    if (colon <= 0) return undefined;
+    const b = this.batches.get(requestId.slice(0, colon));
+    const i = Number(requestId.slice(colon + 1));
+    if (!b || !Number.isInteger(i) || i < 0 || i >= b.predictions.length) return undefined;
+    return { prediction: b.predictions[i], createdAt: b.createdAt[i], model: b.model, version: b.version, at: b.at };
   }
 
   get size(): number {
-    return this.map.size;
+    return this.single.size + this.batchRows;
   }
 }
 

@@ -130,22 +130,35 @@ export class PredictionService {
     return { identity: model.identity, predictions };
   }
 
-  /** Remembers and logs scored rows; never waits on the database. */
-  record(requestIds: string[], rows: OrderRow[], raw: unknown[], scored: Scored): void {
+  /**
+   * Remembers and logs scored rows; never waits on the database. Rows of a batch whose id is
+   * the generated `${batchId}:${i}` are remembered as one entry.
+   */
+  record(requestIds: string[], rows: OrderRow[], raw: unknown[], scored: Scored, batchId?: string): void {
     const { identity, predictions } = scored;
     const now = Date.now();
-    const log = this.options.predictionLog;
-    const ts = log ? new Date(now) : undefined;
+    if (batchId !== undefined) {
+      const createdAt = new Float64Array(rows.length);
+      for (let i = 0; i < rows.length; i++) createdAt[i] = rows[i].numeric[CREATED_AT_INDEX];
+      // A copy: `predictions` may be a view into a merged micro-batch's output.
+      this.recent.rememberBatch(batchId, { predictions: Float64Array.from(predictions), createdAt, model: identity.name, version: identity.version, at: now });
+    }
     for (let i = 0; i < requestIds.length; i++) {
-      this.recent.remember(requestIds[i], {
-        prediction: predictions[i], model: identity.name, version: identity.version, at: now, createdAt: rows[i].numeric[CREATED_AT_INDEX],
-      });
-      if (log) {
-        try {
-          log.enqueue({ requestId: requestIds[i], model: identity.name, version: identity.registryVersion ?? 0, ts, features: raw[i], prediction: predictions[i] });
-        } catch {
-          // A closed or broken writer counts its own drops; scoring must not fail over logging.
-        }
+      if (batchId === undefined || requestIds[i] !== `${batchId}:${i}`) {
+        this.recent.remember(requestIds[i], {
+          prediction: predictions[i], model: identity.name, version: identity.version, at: now, createdAt: rows[i].numeric[CREATED_AT_INDEX],
+        });
+      }
+    }
+    const log = this.options.predictionLog;
+    if (!log) return;
+    const ts = new Date(now);
+    const version = identity.registryVersion ?? 0;
+    for (let i = 0; i < requestIds.length; i++) {
+      try {
+        log.enqueue({ requestId: requestIds[i], model: identity.name, version, ts, features: raw[i], prediction: predictions[i] });
+      } catch {
+        // A closed or broken writer counts its own drops; scoring must not fail over logging.
       }
     }
   }

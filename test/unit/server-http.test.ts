@@ -335,6 +335,14 @@ describe('prediction server over HTTP', { skip }, () => {
     const rmse = await metricValue(base, 'etaops_live_rmse_seconds');
     assert.ok(mae !== undefined && Math.abs(mae - (e1 + e2) / 2) < 1e-6, `MAE ${mae} vs ${(e1 + e2) / 2}`);
     assert.ok(rmse !== undefined && Math.abs(rmse - Math.sqrt((e1 * e1 + e2 * e2) / 2)) < 1e-6);
+    assert.equal(await metricValue(base, 'etaops_live_feedback_count'), 2);
+    // A batch row answers to its generated id `<batch>:<i>`.
+    const batch = await post(base, '/predict', [order(), order({ subtotal: 7777 })], { 'content-type': 'application/json', 'x-request-id': 'fb-batch' });
+    const f3 = await post(base, '/feedback', { request_id: 'fb-batch:1', actual_delivery_seconds: 2000 });
+    assert.equal(f3.status, 200, f3.text);
+    assert.ok(Math.abs(f3.json.prediction_error_seconds - (batch.json[1].prediction - 2000)) < 1e-6);
+    const outOfRange = await post(base, '/feedback', { request_id: 'fb-batch:2', actual_delivery_seconds: 2000 });
+    assert.equal(outOfRange.status, 404);
     const unknown = await post(base, '/feedback', { request_id: 'never-seen', actual_delivery_seconds: 100 });
     assert.equal(unknown.status, 404);
     const bad = await post(base, '/feedback', { request_id: 'fb-1', actual_delivery_seconds: 'soon' });
