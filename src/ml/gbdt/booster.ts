@@ -112,7 +112,8 @@ export async function trainForest(X: FeatureMatrix, y: Float64Array, p: GBDTPara
   const binned = binFeatures(X, p.maxBins, p.seed, shared);
   const idx = shared ? sharedUint32(X.rows) : new Uint32Array(X.rows);
   const packed = shared ? sharedFloat64(X.rows) : new Float64Array(X.rows);
-  const parallel = shared ? await ParallelHistogramBuilder.start(binned, packed, idx, threads) : undefined;
+  // Workers that cannot start (e.g. a bundle without the worker file) cost speed, not the fit.
+  const parallel = shared ? await ParallelHistogramBuilder.start(binned, packed, idx, threads).catch(() => undefined) : undefined;
   try {
     return boost(X, y, p, opts, binned, idx, packed, parallel?.build);
   } finally {

@@ -40,7 +40,8 @@ export interface GBDTParams {
   earlyStoppingRounds: number;
   /** Seed of the subsampling PRNG: same seed, same data → identical trees. */
   seed: number;
-  /** Worker threads for histogram building; 0 = auto (the faster choice on this machine). */
+  /** Worker threads for histogram building; 0 = auto (min(available cores, 8)). Data under
+   *  100k rows always trains on one thread: starting workers costs more than they save. */
   numThreads: number;
 }
 
