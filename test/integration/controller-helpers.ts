@@ -1,7 +1,7 @@
 /** Helpers for integration tests against the real kube-apiserver of hack/cluster.sh. */
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { GVRS, isAlreadyExists, isNotFound, KubeClient, type KubeObject } from '../../src/controller/runtime/kube.js';
+import { GVRS, isAlreadyExists, isConflict, isNotFound, KubeClient, type KubeObject } from '../../src/controller/runtime/kube.js';
 import { loadKubeConfigFile } from '../../src/controller/runtime/kubeconfig.js';
 
 export const KUBECONFIG = process.env.ETAOPS_TEST_KUBECONFIG;
@@ -17,12 +17,20 @@ const CRD_FILES = ['etaops.io_trainingruns.yaml', 'etaops.io_modelversions.yaml'
 export async function installCRDs(c: KubeClient): Promise<void> {
   for (const f of CRD_FILES) {
     const crd = parse(readFileSync(new URL(`../../../crds/${f}`, import.meta.url), 'utf8')) as KubeObject;
-    try {
-      await c.create(GVRS.crds, undefined, crd);
-    } catch (e) {
-      if (!isAlreadyExists(e)) throw e;
-      const cur = await c.get<KubeObject>(GVRS.crds, undefined, crd.metadata.name!);
-      await c.replace(GVRS.crds, undefined, crd.metadata.name!, { ...crd, metadata: { ...crd.metadata, resourceVersion: cur.metadata.resourceVersion } });
+    // Test files run in parallel and all install the CRDs: tolerate each other's writes.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        try {
+          await c.create(GVRS.crds, undefined, crd);
+        } catch (e) {
+          if (!isAlreadyExists(e)) throw e;
+          const cur = await c.get<KubeObject>(GVRS.crds, undefined, crd.metadata.name!);
+          await c.replace(GVRS.crds, undefined, crd.metadata.name!, { ...crd, metadata: { ...crd.metadata, resourceVersion: cur.metadata.resourceVersion } });
+        }
+        break;
+      } catch (e) {
+        if (!isConflict(e) || attempt >= 10) throw e;
+      }
     }
   }
   for (const f of CRD_FILES) {
