@@ -9,7 +9,8 @@
  * Then batch scoring: rows/s through POST /predict with 1,000-order arrays, and through
  * `etaops predict` on a generated file. Prints one table with the ratios and the goals.
  *
- * Flags: --duration S (default 10), --connections N (default 8), --skip-seed, --batch-file-rows N.
+ * Flags: --duration S (default 10), --connections N (default 8), --rounds N (default 2: bare
+ * and etaops alternate, best round kept), --skip-seed, --batch-file-rows N.
  * Each server runs in its own process; the load tool runs here. Results also go to
  * test/bench/results/serve-<time>.json.
  */
@@ -38,8 +39,10 @@ const { values: flags } = parseArgs({
     connections: { type: 'string', default: '8' },
     'skip-seed': { type: 'boolean', default: false },
     'batch-file-rows': { type: 'string', default: '1000000' },
+    rounds: { type: 'string', default: '2' },
   },
 });
+const ROUNDS = Math.max(1, Number(flags.rounds));
 const DURATION = Number(flags.duration);
 const CONNECTIONS = Number(flags.connections);
 
@@ -210,11 +213,23 @@ async function main(): Promise<void> {
   const body = JSON.stringify(EXAMPLE_ORDER);
   const results: LoadResult[] = [];
 
+  // The machine is shared: bare and etaops alternate for ROUNDS rounds and each keeps its best
+  // round, so a burst of someone else's work does not decide the ratio.
+  const best = (a: LoadResult | undefined, b: LoadResult) => (!a || b.requestsPerSecond > a.requestsPerSecond ? b : a);
+  let bareBest: LoadResult | undefined;
+  let oursBest: LoadResult | undefined;
   const bare = await startTarget('bare', process.execPath, [TARGETS, 'bare']);
-  try { results.push(await measure('bare node:http (ceiling)', `${bare.url}/predict`, body)); } finally { await stopTarget(bare.child); }
-
   const etaops = await startTarget('etaops', process.execPath, [TARGETS, 'etaops', modelDir]);
-  try { results.push(await measure('etaops serve', `${etaops.url}/predict`, body)); } finally { await stopTarget(etaops.child); }
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      bareBest = best(bareBest, await measure('bare node:http (ceiling)', `${bare.url}/predict`, body));
+      oursBest = best(oursBest, await measure('etaops serve', `${etaops.url}/predict`, body));
+    }
+  } finally {
+    await stopTarget(bare.child);
+    await stopTarget(etaops.child);
+  }
+  results.push(bareBest as LoadResult, oursBest as LoadResult);
 
   let seedNote = '';
   if (!flags['skip-seed']) {
@@ -222,7 +237,10 @@ async function main(): Promise<void> {
       const trainCsv = existsSync(SAMPLE) ? SAMPLE : path.join(WORK, 'train.csv');
       const seed = ensureSeed(trainCsv);
       const port = 20_000 + Math.floor(Math.random() * 20_000);
-      const env = { ...process.env, SEED_MODEL: seed.model, PYTHONPATH: BENCH_SRC };
+      // One BLAS/OpenMP thread per worker: scikit-learn's default of one per core makes each
+      // single-row predict spin up a thread team, which on a shared machine costs the seed
+      // design seconds per request; a fair operator would set this.
+      const env = { ...process.env, SEED_MODEL: seed.model, PYTHONPATH: BENCH_SRC, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' };
       const server = await startTarget('seed', seed.gunicorn, ['-w', '2', '-b', `127.0.0.1:${port}`, '--log-level', 'info', 'seed_app:app'], env, /Listening at: (http\S+)/);
       try {
         // gunicorn prints Listening before its workers have imported the app: wait for an answer.
@@ -247,7 +265,7 @@ async function main(): Promise<void> {
   const [ceiling, ours, seed] = [results[0], results[1], results[2]];
   const lines = [
     '',
-    `Serving benchmark: ${CONNECTIONS} connections, ${DURATION} s each, autocannon, 127.0.0.1, ${new Date().toISOString()}`,
+    `Serving benchmark: ${CONNECTIONS} connections, ${DURATION} s each (bare/etaops: best of ${ROUNDS} alternating rounds), autocannon, 127.0.0.1, ${new Date().toISOString()}`,
     `| ${pad('server', 40)} | ${pad('req/s', 9)} | p50 ms | p99 ms | errors | non-2xx |`,
     `| ${'-'.repeat(40)} | ${'-'.repeat(9)} | ------ | ------ | ------ | ------- |`,
     ...results.map((r) => `| ${pad(r.name, 40)} | ${pad(r.requestsPerSecond.toFixed(0), 9)} | ${pad(String(r.p50Ms), 6)} | ${pad(String(r.p99Ms), 6)} | ${pad(String(r.errors), 6)} | ${pad(String(r.non2xx), 7)} |`),
