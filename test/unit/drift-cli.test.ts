@@ -105,6 +105,11 @@ describe('etaops drift (CLI)', { skip: existsSync(SAMPLE) ? false : `${SAMPLE} n
     const badWindow = run(['--reference', early, '--from-log', 'yesterday', '--model', 'eta']);
     assert.equal(badWindow.code, 2);
     assert.match(badWindow.stderr, /time window like 90s, 30m, 6h or 7d, got 'yesterday'/);
+    const headerOnly = path.join(dir, 'empty.csv');
+    writeFileSync(headerOnly, readFileSync(early, 'utf8').split('\n')[0] + '\n');
+    const empty = run(['--reference', early, '--current', headerOnly]);
+    assert.equal(empty.code, 1);
+    assert.match(empty.stderr, /the current window has no rows/);
     const brokenProfile = path.join(dir, 'broken.json');
     writeFileSync(brokenProfile, JSON.stringify({ schema_version: 1, row_count: 5, columns: { x: { type: 'numeric', count: 'five' } } }));
     const broken = run(['--profile', brokenProfile, '--current', late]);

@@ -235,6 +235,9 @@ const command: Command = {
       current = logged.source;
       model = logged.model;
     }
+    // An empty window is a broken feed, not "every column drifted".
+    if (current.rowCount === 0) throw new UserError('etaops drift: the current window has no rows', 'check the --current file or the --from-log window');
+    if (referenceData && referenceData.rowCount === 0) throw new UserError('etaops drift: the reference has no rows');
     let result: DriftResult;
     try {
       result = drift.runDriftCheck(profile ? { profile } : { data: referenceData as ColumnSource }, current, {
