@@ -15,6 +15,7 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Dataset } from '../ml/dataset/schema.js';
+import { generateDataset } from '../ml/generate/index.js';
 import { loadPredictor, trainModel, type ModelMeta } from '../ml/model/index.js';
 import { putModelDir } from '../storage/index.js';
 import { Registry, type ModelVersion } from '../registry/index.js';
@@ -74,23 +75,12 @@ function layoutOf(dir: string): Layout {
   };
 }
 
-type GenerateFn = (opts: { rows: number; seed?: number; shift?: string }) => Dataset | { dataset: Dataset } | Promise<Dataset | { dataset: Dataset }>;
-
 /** The generator's drift scenario for the demo's check: one market runs short of dashers. */
 export const DEMO_DRIFT_SCENARIO = 'busy-market';
 
-/** The data set generator (src/ml/generate, calibrated on the real sample), loaded when needed. */
-async function generate(rows: number, seed: number, shift?: string): Promise<Dataset> {
-  let fn: GenerateFn | undefined;
-  try {
-    const mod = (await import('../ml/generate/index.js' as string)) as { generateDataset?: GenerateFn };
-    fn = mod.generateDataset;
-  } catch (err) {
-    throw new Error(`the data generator is not available (${(err as Error).message}); pass --data with a DoorDash CSV`, { cause: err });
-  }
-  if (!fn) throw new Error('the data generator module has no generateDataset; pass --data with a DoorDash CSV');
-  const out = await fn({ rows, seed, shift });
-  return 'dataset' in out ? out.dataset : out;
+/** Orders from the data generator (calibrated on the real sample); `shift` names a drift scenario. */
+function generate(rows: number, seed: number, shift?: string): Dataset {
+  return generateDataset({ rows, seed, shift });
 }
 
 function metricLine(meta: ModelMeta): string {
@@ -111,7 +101,7 @@ async function trainAndPromote(layout: Layout, registry: Registry, opts: UpOptio
   let dataUri = opts.data;
   if (!dataUri) {
     log(`generating ${opts.rows} orders`);
-    dataset = await generate(opts.rows, 1);
+    dataset = generate(opts.rows, 1);
   }
   const modelDir = await mkdtemp(path.join(layout.root, 'train-'));
   try {
@@ -155,7 +145,7 @@ async function readMeta(version: ModelVersion): Promise<ModelMeta> {
 async function driftCheck(layout: Layout, version: ModelVersion, meta: ModelMeta, opts: UpOptions, registry: Registry): Promise<{ result: DriftResult; html: string; json: string }> {
   if (!meta.training_profile) throw new Error(`model ${EMBEDDED_MODEL} v${version.version} has no training profile in model.json`);
   const profile = parseTrainingProfile(meta.training_profile);
-  const current = await generate(Math.max(2000, Math.floor(opts.rows / 4)), 2, DEMO_DRIFT_SCENARIO);
+  const current = generate(Math.max(2000, Math.floor(opts.rows / 4)), 2, DEMO_DRIFT_SCENARIO);
   const modelDir = new URL(version.artifactUri.endsWith('/') ? version.artifactUri : `${version.artifactUri}/`);
   const predictor = await loadPredictor(decodeURIComponent(modelDir.pathname));
   let predictions: Float64Array;
