@@ -185,7 +185,8 @@ export function decideModelVersion(o: ModelVersionObserved): Decision<ModelVersi
       return { actions, status };
     }
     const prior = getCondition(status.conditions, 'Promoted');
-    if (prior && ['NotBetter', 'DifferentHoldout', 'NoMetric'].includes(prior.reason)) return { actions, status };
+    // Decided already for this generation (editing spec.promotion asks again).
+    if (prior && ['NotBetter', 'DifferentHoldout', 'NoMetric'].includes(prior.reason) && prior.observedGeneration === gen) return { actions, status };
     const metric = promo.metric ?? 'mae';
     const minImp = promo.minImprovement ?? 0.01;
     if (!champion) {
