@@ -2,9 +2,10 @@
  * ModelVersion reconciler: validate the artifact → promote by policy → roll the
  * `<model>-predictor` Deployment + Service → archive the replaced version → history in status.
  *
- * - Validation (once; the artifact is immutable): the model directory's model.onnx exists and
- *   hashes to spec.artifact.sha256, read through src/storage with the controller's own S3
- *   credentials. An invalid version is never served.
+ * - Validation (once; the artifact is immutable): the model directory's model.onnx exists,
+ *   hashes to spec.artifact.sha256, and its input takes as many features as model.json's
+ *   feature spec names; read through src/storage with the controller's own S3 credentials.
+ *   An invalid version is never served.
  * - spec.stage is the wish, status.stage the fact. Promotion = spec.stage: Production, written
  *   by a person (manual policy, or a rollback to an older version) or by the controller itself
  *   when policy is auto and the version beats the champion (status.stage Production) on the
@@ -26,13 +27,14 @@ import type { ControllerConfig } from './config.js';
 import type { Reconciler, ReconcileResult } from './runtime/controller.js';
 import type { Informer } from './runtime/informer.js';
 import { GVRS, isAlreadyExists, splitKey, type KubeClient, type KubeObject } from './runtime/kube.js';
+import { checkOnnxAgainstSpec } from './onnx-inputs.js';
 import { LABEL_MANAGED_BY, LABEL_MODEL, MODELVERSIONS, type Decision } from './trainingrun.js';
 
 export const ANNOTATION_VERSION = 'etaops.io/model-version';
 export const PREDICTOR_PORT = 9696;
 const HISTORY_MAX = 50;
 
-export type Validation = { ok: true } | { ok: false; reason: 'ArtifactMissing' | 'ChecksumMismatch' | 'ArtifactUnreadable'; message: string };
+export type Validation = { ok: true } | { ok: false; reason: 'ArtifactMissing' | 'ChecksumMismatch' | 'ArtifactUnreadable' | 'FeatureSpecMismatch'; message: string };
 
 export interface ModelVersionObserved {
   mv: ModelVersion;
@@ -277,7 +279,19 @@ export const storageChecker: ArtifactChecker = async (mv) => {
   if (!storage || !open) return { ok: false, reason: 'ArtifactUnreadable', message: 'artifact storage module unavailable' };
   const uri = `${mv.spec.artifact.uri.replace(/\/+$/, '')}/model.onnx`;
   try {
-    await open.openArtifactStore(mv.spec.artifact.uri).get(uri, { expectedSha256: mv.spec.artifact.sha256 });
+    const store = open.openArtifactStore(mv.spec.artifact.uri);
+    const onnx = await store.get(uri, { expectedSha256: mv.spec.artifact.sha256 });
+    const metaUri = `${mv.spec.artifact.uri.replace(/\/+$/, '')}/model.json`;
+    let meta: unknown;
+    try {
+      meta = JSON.parse((await store.get(metaUri)).toString('utf8'));
+    } catch (e) {
+      if (e instanceof storage.ArtifactNotFoundError) return { ok: false, reason: 'ArtifactMissing', message: `${metaUri} does not exist` };
+      if (e instanceof SyntaxError) return { ok: false, reason: 'FeatureSpecMismatch', message: `${metaUri} is not JSON` };
+      throw e;
+    }
+    const why = checkOnnxAgainstSpec(onnx, meta);
+    if (why) return { ok: false, reason: 'FeatureSpecMismatch', message: why };
     return { ok: true };
   } catch (e) {
     if (e instanceof storage.ArtifactNotFoundError) return { ok: false, reason: 'ArtifactMissing', message: `${uri} does not exist` };

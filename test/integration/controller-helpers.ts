@@ -3,6 +3,9 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { GVRS, isAlreadyExists, isConflict, isNotFound, KubeClient, type KubeObject } from '../../src/controller/runtime/kube.js';
 import { loadKubeConfigFile } from '../../src/controller/runtime/kubeconfig.js';
+import { DEFAULT_PARAMS } from '../../src/ml/gbdt/params.js';
+import type { TrainedForest } from '../../src/ml/gbdt/forest.js';
+import { exportOnnx } from '../../src/ml/onnx/export.js';
 
 export const KUBECONFIG = process.env.ETAOPS_TEST_KUBECONFIG;
 export const SKIP = KUBECONFIG ? false : 'ETAOPS_TEST_KUBECONFIG is unset: run through `make test` or hack/with-test-env.sh (ETAOPS_TEST_SERVICES=cluster)';
@@ -97,4 +100,14 @@ export async function getOrUndefined<T>(c: KubeClient, gvr: Parameters<KubeClien
     if (isNotFound(e)) return undefined;
     throw e;
   }
+}
+
+/** A real ONNX model from the project's exporter: one tree with one leaf over n features. */
+export function tinyOnnx(n: number): Uint8Array {
+  const forest: TrainedForest = {
+    format: 'etaops-gbdt', version: 1, numFeatures: n, baseScore: 1800, params: { ...DEFAULT_PARAMS }, bestIteration: 1,
+    trees: [{ feature: [-1], threshold: [0], defaultLeft: [0], left: [-1], right: [-1], value: [1.5] }],
+    gainImportance: new Array(n).fill(0),
+  };
+  return exportOnnx(forest, { featureNames: Array.from({ length: n }, (_, i) => `f${i}`) });
 }

@@ -16,7 +16,7 @@ import { MODELVERSIONS } from '../../src/controller/trainingrun.js';
 import { GVRS, type KubeClient, type KubeObject } from '../../src/controller/runtime/kube.js';
 import type { Manager } from '../../src/controller/runtime/manager.js';
 import { buildOperator } from '../../src/controller/setup.js';
-import { deleteNamespace, ensureNamespace, getOrUndefined, installCRDs, SKIP, testClient, uniqueNamespace, waitFor } from './controller-helpers.js';
+import { deleteNamespace, ensureNamespace, getOrUndefined, installCRDs, SKIP, testClient, tinyOnnx, uniqueNamespace, waitFor } from './controller-helpers.js';
 
 const NS = uniqueNamespace('etaops-mv-test');
 const config: ControllerConfig = { image: 'etaops:test', command: ['etaops'], jobServiceAccount: 'etaops-job' };
@@ -41,12 +41,13 @@ describe('ModelVersion reconciler on a real API server', { skip: SKIP }, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** A real model directory; returns its URI and the sha256 of model.onnx. */
-  function artifact(name: string, bytes = `onnx-bytes-of-${name}`): { uri: string; sha256: string } {
+  /** A real model directory (ONNX from the project's exporter); its URI and model.onnx's sha256. */
+  function artifact(name: string, specFeatures = 4): { uri: string; sha256: string } {
     const d = join(dir, name);
     mkdirSync(d, { recursive: true });
+    const bytes = tinyOnnx(4);
     writeFileSync(join(d, 'model.onnx'), bytes);
-    writeFileSync(join(d, 'model.json'), '{}');
+    writeFileSync(join(d, 'model.json'), JSON.stringify({ featureSpec: { names: Array.from({ length: specFeatures }, (_, i) => `f${i}`) }, onnx: { inputName: 'features', numFeatures: specFeatures } }));
     return { uri: `file://${d}`, sha256: createHash('sha256').update(bytes).digest('hex') };
   }
   const create = (name: string, version: number, mae: number, art = artifact(name), extra: Record<string, unknown> = {}) =>
@@ -91,14 +92,19 @@ describe('ModelVersion reconciler on a real API server', { skip: SKIP }, () => {
     assert.equal(await deployedVersion(), 'eta-v2');
   });
 
-  test('a missing artifact and a sha256 mismatch make the version Invalid, never served', async () => {
+  test('a missing artifact, a sha256 mismatch and ONNX inputs that do not fit the feature spec make the version Invalid, never served', async () => {
     await create('eta-v4', 4, 1, { uri: `file://${dir}/nowhere`, sha256: 'a'.repeat(64) });
     const art = artifact('eta-v5');
     await create('eta-v5', 5, 1, { uri: art.uri, sha256: 'b'.repeat(64) });
+    await create('eta-v6', 6, 1, artifact('eta-v6', 5));
     const v4 = await until('eta-v4', 'Invalid', (x) => x.status?.phase === 'Invalid');
     const v5 = await until('eta-v5', 'Invalid', (x) => x.status?.phase === 'Invalid');
+    const v6 = await until('eta-v6', 'Invalid', (x) => x.status?.phase === 'Invalid');
     assert.equal(v4.status?.conditions?.find((k) => k.type === 'Validated')?.reason, 'ArtifactMissing');
     assert.equal(v5.status?.conditions?.find((k) => k.type === 'Validated')?.reason, 'ChecksumMismatch');
+    const bad = v6.status?.conditions?.find((k) => k.type === 'Validated');
+    assert.equal(bad?.reason, 'FeatureSpecMismatch');
+    assert.match(bad!.message, /takes 4 features but model.json's feature spec has 5/);
     assert.equal(await deployedVersion(), 'eta-v2');
   });
 
