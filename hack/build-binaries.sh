@@ -65,9 +65,31 @@ module_hash() {
   local dir="$HACK/$1"
   {
     go version
-    echo "flags: -trimpath -s -w CGO_ENABLED=$CGO_ENABLED"
+    echo "flags: -trimpath -s -w CGO_ENABLED=$CGO_ENABLED; version-stamps: 1"
     (cd "$dir" && find . -name '*.go' -o -name go.mod -o -name go.sum | LC_ALL=C sort | xargs sha256sum)
   } | sha256sum | cut -d' ' -f1
+}
+
+# Version stamps that upstream's own build sets with -X: without them
+# kube-apiserver reports v0.0.0-master, which breaks clients that check the
+# server version (helm's kubeVersion constraints, kubectl's skew warning).
+version_ldflags() { # name mod
+  local v
+  case "$1" in
+    kube-*|kubectl)
+      v="$(cd "$HACK/$2" && go list -m -f '{{.Version}}' k8s.io/kubernetes)"
+      local major="${v#v}"; major="${major%%.*}"
+      local minor="${v#v*.}"; minor="${minor%%.*}"
+      local pkg f=""
+      for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+        f+=" -X $pkg.gitVersion=$v -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
+        f+=" -X $pkg.gitTreeState=clean -X $pkg.gitCommit=$v -X $pkg.buildDate=1970-01-01T00:00:00Z"
+      done
+      echo "$f" ;;
+    helm)
+      v="$(cd "$HACK/$2" && go list -m -f '{{.Version}}' helm.sh/helm/v4)"
+      echo " -X helm.sh/helm/v4/internal/version.version=$v" ;;
+  esac
 }
 
 up_to_date() { # name mod
@@ -95,7 +117,7 @@ for name in "${stale[@]}"; do
   echo "build-binaries: building $name (hack/$mod $pkg) ..." >&2
   log="$LOGS/$name.log"
   start=$(date +%s)
-  if ! (cd "$HACK/$mod" && nice -n 10 go build -trimpath -ldflags='-s -w' -o "$BIN/.$name.tmp" "$pkg") >"$log" 2>&1; then
+  if ! (cd "$HACK/$mod" && nice -n 10 go build -trimpath -ldflags="-s -w$(version_ldflags "$name" "$mod")" -o "$BIN/.$name.tmp" "$pkg") >"$log" 2>&1; then
     echo "build-binaries: FAILED to build $name; log: $log" >&2
     tail -n 40 "$log" >&2
     rm -f "$BIN/.$name.tmp"
