@@ -141,8 +141,13 @@ export function createApp(service: PredictionService): express.Express {
 /** Unknown body keys are ignored but reported back in this header (and counted in /metrics). */
 export const UNKNOWN_FIELDS_HEADER = 'X-Etaops-Unknown-Fields';
 
+/** Echoes the id in X-Request-Id when it is header-safe (the body's id may hold anything). */
+function setRequestIdHeader(res: ServerResponse, id: string): void {
+  if (/^[\x20-\x7e]{1,200}$/.test(id)) res.setHeader('X-Request-Id', id);
+}
+
 function unknownFieldsHeader(paths: string[]): string {
-  const shown = paths.slice(0, 20).map((p) => p.replace(/[^\x21-\x7e]/g, '?')).join(', ');
+  const shown = paths.slice(0, 20).map((p) => (p.length > 100 ? `${p.slice(0, 100)}...` : p).replace(/[^\x21-\x7e]/g, '?')).join(', ');
   return paths.length > 20 ? `${shown}, ... (${paths.length} in all)` : shown;
 }
 
@@ -162,7 +167,7 @@ async function predict(service: PredictionService, req: IncomingMessage, res: Se
   if (!parsed.batch) {
     const requestId = parsed.requestIds[0] ?? base ?? newRequestId();
     service.record([requestId], parsed.rows, [body], scored);
-    res.setHeader('X-Request-Id', requestId);
+    setRequestIdHeader(res, requestId);
     sendJson(res, 200, { prediction: scored.predictions[0], model_version: version, request_id: requestId });
     return;
   }
@@ -171,7 +176,7 @@ async function predict(service: PredictionService, req: IncomingMessage, res: Se
   service.record(ids, parsed.rows, body as unknown[], scored, batchId);
   const out = new Array<{ prediction: number; model_version: string; request_id: string }>(ids.length);
   for (let i = 0; i < ids.length; i++) out[i] = { prediction: scored.predictions[i], model_version: version, request_id: ids[i] };
-  res.setHeader('X-Request-Id', batchId);
+  setRequestIdHeader(res, batchId);
   sendJson(res, 200, out);
 }
 

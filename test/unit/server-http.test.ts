@@ -6,6 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { request as httpRequest } from 'node:http';
 import { readDataset } from '../../src/ml/dataset/index.js';
 import { loadPredictor } from '../../src/ml/model/index.js';
@@ -87,6 +88,14 @@ describe('prediction server over HTTP', { skip }, () => {
     const h = await post(base, '/predict', order(), { 'content-type': 'application/json', 'x-request-id': 'from-header' });
     assert.equal(h.json.request_id, 'from-header');
     assert.equal(h.headers['x-request-id'], 'from-header');
+    // Any text is a valid id in the body; only header-safe ones are echoed in the header too.
+    const odd = await post(base, '/predict', order({ request_id: 'line\nbreak \u00e9' }));
+    assert.equal(odd.status, 200, odd.text);
+    assert.equal(odd.json.request_id, 'line\nbreak \u00e9');
+    assert.equal(odd.headers['x-request-id'], undefined);
+    const longKey = await post(base, '/predict', order({ ['k'.repeat(5000)]: 1 }));
+    assert.equal(longKey.status, 200, longKey.text);
+    assert.ok(String(longKey.headers['x-etaops-unknown-fields']).length < 200);
     const g1 = await post(base, '/predict', order());
     const g2 = await post(base, '/predict', order());
     assert.ok(g1.json.request_id && g2.json.request_id && g1.json.request_id !== g2.json.request_id, 'generated ids are unique');
@@ -216,6 +225,22 @@ describe('prediction server over HTTP', { skip }, () => {
       }
     });
   }
+
+  test('random bodies (fast-check) never get a 5xx or a non-JSON answer, and the server stays up', async () => {
+    const fieldValue = fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constantFrom('', ' ', 'NaN', '-0', '1e400', '2015-02-06 22:24:17', '0x10', '١٢٣'));
+    const mutatedOrder = fc.dictionary(fc.constantFrom(...Object.keys(EXAMPLE_ORDER), 'request_id', 'extra'), fieldValue).map((d) => ({ ...order(), ...d }));
+    const bodies = fc.sample(fc.oneof(fc.jsonValue({ maxDepth: 3 }), mutatedOrder, fc.array(mutatedOrder, { maxLength: 4 })), { numRuns: 150, seed: 42 });
+    for (const body of bodies) {
+      const r = await send(base, 'POST', '/predict', JSON.stringify(body));
+      assert.ok(r.status === 200 || r.status === 400, `status ${r.status} for ${JSON.stringify(body).slice(0, 200)}: ${r.text.slice(0, 200)}`);
+      assert.ok(r.json !== undefined, `JSON answer for ${JSON.stringify(body).slice(0, 200)}`);
+      if (r.status === 200) {
+        const answers = Array.isArray(r.json) ? r.json : [r.json];
+        for (const a of answers) assert.ok(Number.isFinite(a.prediction), `a finite prediction: ${r.text.slice(0, 200)}`);
+      }
+    }
+    assert.equal((await send(base, 'GET', '/v2/health/live')).status, 200);
+  });
 
   test('every bad field of a body is listed at once, with batch paths', async () => {
     const r = await post(base, '/predict', [order(), order({ subtotal: 'abc', total_items: -1 }), order({ created_at: 'soon' })]);
