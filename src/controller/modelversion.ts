@@ -28,6 +28,7 @@ import type { Reconciler, ReconcileResult } from './runtime/controller.js';
 import type { Informer } from './runtime/informer.js';
 import { GVRS, isAlreadyExists, splitKey, type KubeClient, type KubeObject } from './runtime/kube.js';
 import { checkOnnxAgainstSpec } from './onnx-inputs.js';
+import type { RegistryLink } from './registry-sync.js';
 import { LABEL_MANAGED_BY, LABEL_MODEL, MODELVERSIONS, type Decision } from './trainingrun.js';
 
 export const ANNOTATION_VERSION = 'etaops.io/model-version';
@@ -310,6 +311,7 @@ export class ModelVersionReconciler implements Reconciler {
     private readonly config: ControllerConfig,
     private readonly check: ArtifactChecker = storageChecker,
     private readonly log: (m: string) => void = () => {},
+    private readonly registry?: RegistryLink,
   ) {}
 
   async reconcile(key: string): Promise<ReconcileResult | void> {
@@ -343,6 +345,12 @@ export class ModelVersionReconciler implements Reconciler {
         }
         this.log(`ModelVersion ${key}: rolling ${a.deployment.metadata!.name}`);
       }
+    }
+    // Record a stage change in the registry before the status that reports it (a crash in
+    // between repeats the call, which the registry treats as a no-op).
+    if (this.registry && d.status.stage && d.status.stage !== (mv.status?.stage ?? 'Candidate')) {
+      const h = d.status.history?.at(-1);
+      await this.registry.transition(mv.spec.model, mv.spec.version, d.status.stage, `${key}: ${h?.reason ?? d.status.stage}${h?.message ? ` (${h.message})` : ''}`);
     }
     if (!jsonEqual(d.status, mv.status ?? {})) {
       await this.client.replaceStatus(MODELVERSIONS, namespace, mv.metadata.name!, { ...mv, status: d.status });

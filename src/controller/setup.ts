@@ -11,12 +11,15 @@ import { GVRS, type KubeClient, type KubeObject } from './runtime/kube.js';
 import { Manager, type ManagerOptions } from './runtime/manager.js';
 import { DRIFTCHECKS, DriftCheckReconciler, LABEL_CHECK } from './driftcheck.js';
 import { ModelVersionReconciler, type ArtifactChecker } from './modelversion.js';
+import type { RegistryLink } from './registry-sync.js';
 import { LABEL_MANAGED_BY, LABEL_MODEL, LABEL_RUN, MODELVERSIONS, TRAININGRUNS, TrainingRunReconciler } from './trainingrun.js';
 
 export interface OperatorOptions extends Omit<ManagerOptions, 'client'> {
   client: KubeClient;
   config: ControllerConfig;
   workers?: number;
+  /** The model registry to number versions and record stage changes in (optional). */
+  registry?: RegistryLink;
   /** How ModelVersion artifacts are verified (default: through src/storage). */
   artifactChecker?: ArtifactChecker;
 }
@@ -30,7 +33,7 @@ export function buildOperator(o: OperatorOptions): Manager {
   const jobs = mgr.informer<V1Job & KubeObject>(GVRS.jobs, managed);
   const pods = mgr.informer<V1Pod & KubeObject>(GVRS.pods, managed);
 
-  const tr = new Controller(new TrainingRunReconciler(o.client, runs, jobs, pods, versions, o.config, log), { workers: o.workers, log });
+  const tr = new Controller(new TrainingRunReconciler(o.client, runs, jobs, pods, versions, o.config, log, o.registry), { workers: o.workers, log });
   tr.watches(runs)
     .owns(jobs)
     .maps(pods, (p) => (p.metadata.labels?.[LABEL_RUN] ? [`${p.metadata.namespace}/${p.metadata.labels[LABEL_RUN]}`] : []))
@@ -41,7 +44,7 @@ export function buildOperator(o: OperatorOptions): Manager {
   const services = mgr.informer<V1Service & KubeObject>(GVRS.services, managed);
   const sameModel = (ns: string | undefined, model: string | undefined) =>
     versions.list(ns).filter((v) => v.spec.model === model).map((v) => `${v.metadata.namespace}/${v.metadata.name}`);
-  const mv = new Controller(new ModelVersionReconciler(o.client, versions, deployments, services, o.config, o.artifactChecker, log), { workers: o.workers, log });
+  const mv = new Controller(new ModelVersionReconciler(o.client, versions, deployments, services, o.config, o.artifactChecker, log, o.registry), { workers: o.workers, log });
   mv.watches(versions)
     // A version finishing its rollout or being archived changes what its siblings must do.
     .maps(versions, (v) => sameModel(v.metadata.namespace, v.spec.model))

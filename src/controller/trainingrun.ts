@@ -23,6 +23,7 @@ import { isoNow, jsonEqual, setCondition, truncate } from './conditions.js';
 import type { ControllerConfig } from './config.js';
 import type { Reconciler, ReconcileResult } from './runtime/controller.js';
 import type { Informer } from './runtime/informer.js';
+import type { RegistryLink } from './registry-sync.js';
 import { GVRS, isAlreadyExists, splitKey, type GVR, type KubeClient, type KubeObject } from './runtime/kube.js';
 
 export const TRAININGRUNS: GVR = { group: 'etaops.io', version: 'v1alpha1', plural: 'trainingruns' };
@@ -331,6 +332,7 @@ export class TrainingRunReconciler implements Reconciler {
     private readonly versions: Informer<ModelVersion & KubeObject>,
     private readonly config: ControllerConfig,
     private readonly log: (m: string) => void = () => {},
+    private readonly registry?: RegistryLink,
   ) {}
 
   async reconcile(key: string): Promise<ReconcileResult | void> {
@@ -341,8 +343,19 @@ export class TrainingRunReconciler implements Reconciler {
     const job = this.jobs.get(namespace, jobName);
     const pods = this.pods.list(namespace).filter((p) => p.metadata?.labels?.['job-name'] === jobName || p.metadata?.labels?.['batch.kubernetes.io/job-name'] === jobName);
     let mv = this.versions.get(namespace, run.metadata.name!);
-    const latestVersion = Math.max(0, ...this.versions.list(namespace).filter((v) => v.spec.model === run.spec.model).map((v) => v.spec.version));
-    const d = decideTrainingRun({ run, job, pods, modelVersion: mv, latestVersion, config: this.config, now: isoNow() });
+    let latestVersion = Math.max(0, ...this.versions.list(namespace).filter((v) => v.spec.model === run.spec.model).map((v) => v.spec.version));
+    let d = decideTrainingRun({ run, job, pods, modelVersion: mv, latestVersion, config: this.config, now: isoNow() });
+    const reg = d.actions.find((a) => a.type === 'createModelVersion');
+    if (reg && this.registry) {
+      // The registry numbers versions atomically and returns the same number for the same run.
+      const s = reg.modelVersion.spec;
+      const n = await this.registry.register({
+        model: s.model, artifactUri: s.artifact.uri, sha256: s.artifact.sha256, metrics: s.metrics,
+        trainingRun: key, datasetFingerprint: s.lineage?.datasetFingerprint, image: s.lineage?.image,
+      });
+      latestVersion = n - 1;
+      d = decideTrainingRun({ run, job, pods, modelVersion: mv, latestVersion, config: this.config, now: isoNow() });
+    }
     for (const a of d.actions) {
       if (a.type === 'createJob') {
         try {

@@ -6,6 +6,7 @@ import { configFromEnv } from '../../controller/config.js';
 import { KubeClient } from '../../controller/runtime/kube.js';
 import { loadKubeAuth } from '../../controller/runtime/kubeconfig.js';
 import { buildOperator } from '../../controller/setup.js';
+import { openRegistryLink } from '../../controller/registry-sync.js';
 
 const usage = `Usage: etaops controller [flags]
 
@@ -26,7 +27,8 @@ Flags:
 Environment: ETAOPS_IMAGE (Job/predictor image), ETAOPS_ARTIFACT_ROOT (s3://bucket/prefix),
 ETAOPS_ARTIFACT_SECRET (Secret with S3 credentials), ETAOPS_JOB_COMMAND (default etaops),
 ETAOPS_JOB_SERVICE_ACCOUNT (default etaops-job), ETAOPS_JOB_NODE_SELECTOR (k=v,...),
-ETAOPS_JOB_TOLERATE (taint keys).
+ETAOPS_JOB_TOLERATE (taint keys), ETAOPS_DATABASE_URL (the model registry: version numbers and
+stage history are recorded there; never printed).
 `;
 
 const command: Command = {
@@ -48,7 +50,10 @@ const command: Command = {
     const auth = loadKubeAuth(values.kubeconfig);
     const log = (m: string) => process.stderr.write(`${new Date().toISOString()} ${m}\n`);
     const identity = values.identity ?? `${os.hostname()}_${process.pid}`;
+    const dbUrl = process.env.ETAOPS_DATABASE_URL;
+    const registry = dbUrl ? await openRegistryLink(dbUrl, log) : undefined;
     const mgr = buildOperator({
+      registry,
       client: new KubeClient(auth),
       config: configFromEnv(),
       namespace: values.namespace,
@@ -72,6 +77,7 @@ const command: Command = {
     const addr = mgr.address();
     log(`etaops controller ${identity} started${addr ? `; health and metrics on http://${addr.address}:${addr.port}` : ''}`);
     const reason = await mgr.done();
+    await registry?.close();
     log(`stopped (${reason})`);
     return reason === 'signal' ? 0 : 1;
   },
