@@ -6,8 +6,9 @@ export ETAOPS_CACHE ?= $(HOME)/.cache/etaops
 NODE_TEST := node --test --test-reporter=spec
 UNIT_TESTS = $(shell find dist/test/unit -name '*.test.js' 2>/dev/null | sort)
 ALL_TESTS = $(shell find dist/test/unit dist/test/integration dist/test/e2e -name '*.test.js' 2>/dev/null | sort)
+E2E_TESTS = $(shell find dist/test/e2e -name '*.test.js' 2>/dev/null | sort)
 
-.PHONY: crds all deps build lint test test-unit demo bench bench-ml bench-serve bench-drift e2e cluster-up cluster-down clean
+.PHONY: crds all deps build lint test test-unit demo bench bench-ml bench-serve bench-drift bench-operator bench-soak e2e cluster-up cluster-down clean
 
 all: build
 
@@ -36,6 +37,12 @@ test: build
 
 demo: build
 	node dist/src/cli/main.js up
+
+# The end-to-end tests alone (also part of `make test`): the operator loop on the local cluster,
+# `make demo`, the drift report in Chromium.
+e2e: build
+	hack/ensure-chromium.sh
+	hack/with-test-env.sh $(NODE_TEST) $(E2E_TESTS)
 
 bench: build
 	node dist/test/bench/dataset.bench.js
@@ -73,6 +80,14 @@ $(SERVE_VENV)/.installed: test/bench/serve/requirements.txt
 
 bench-serve: build $(SERVE_VENV)/.installed
 	nice node dist/test/bench/serve/bench.js
+
+# The operator under load: many TrainingRuns applied at once against the local control plane.
+bench-operator: build
+	ETAOPS_TEST_SERVICES=cluster hack/with-test-env.sh nice node dist/test/bench/operator/bench.js
+
+# The predictor held at 70% of its measured maximum (ETAOPS_SOAK_SECONDS, default 600) on loopback.
+bench-soak: build
+	nice node dist/test/bench/soak/bench.js
 
 cluster-up:
 	hack/cluster.sh up
