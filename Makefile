@@ -33,6 +33,7 @@ test-unit: build
 # runner (one summary line), then stops what it started.
 test: build
 	hack/ensure-chromium.sh
+	hack/ensure-prometheus.sh
 	hack/with-test-env.sh $(NODE_TEST) $(ALL_TESTS)
 
 demo: build
