@@ -8,7 +8,7 @@ UNIT_TESTS = $(shell find dist/test/unit -name '*.test.js' 2>/dev/null | sort)
 ALL_TESTS = $(shell find dist/test/unit dist/test/integration dist/test/e2e -name '*.test.js' 2>/dev/null | sort)
 E2E_TESTS = $(shell find dist/test/e2e -name '*.test.js' 2>/dev/null | sort)
 
-.PHONY: crds all deps build lint test test-unit demo bench bench-ml bench-serve bench-drift bench-operator bench-soak e2e cluster-up cluster-down clean
+.PHONY: crds all deps build lint test test-unit demo bench bench-ml bench-serve bench-drift bench-operator bench-soak e2e cluster-up cluster-down clean install-manifest
 
 all: build
 
@@ -33,6 +33,7 @@ test-unit: build
 # runner (one summary line), then stops what it started.
 test: build
 	hack/ensure-chromium.sh
+	hack/ensure-packaging-tools.sh
 	hack/ensure-prometheus.sh
 	hack/with-test-env.sh $(NODE_TEST) $(ALL_TESTS)
 
@@ -95,6 +96,12 @@ cluster-up:
 
 cluster-down:
 	hack/cluster.sh down
+
+# Regenerates manifests/install.yaml (the chart with default values, for users without Helm);
+# a test fails when it is stale.
+install-manifest:
+	hack/build-binaries.sh helm
+	hack/render-install.sh manifests/install.yaml
 
 # Regenerates crds/*.yaml from src/api/v1alpha1.ts (the one definition of the kinds).
 crds: build
