@@ -180,7 +180,7 @@ describe('TrainingRun reconciler on a real API server', { skip: SKIP }, () => {
   test('/metrics reports reconciles, queue depth and API requests', async () => {
     const text = await mgr!.metrics.registry.metrics();
     assert.match(text, /etaops_controller_reconcile_total\{kind="TrainingRun",result="success"\} [1-9]/);
-    assert.match(text, /etaops_controller_api_requests_total\{verb="POST",code="201"\} [1-9]/);
+    assert.match(text, /etaops_controller_api_requests_total\{verb="POST",resource="jobs",code="201"\} [1-9]/);
     assert.match(text, /etaops_controller_reconcile_duration_seconds_count\{kind="TrainingRun"\} [1-9]/);
   });
 });

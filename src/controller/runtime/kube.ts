@@ -84,6 +84,21 @@ export function resourcePath(r: GVR, namespace?: string, name?: string, sub?: st
   return p;
 }
 
+/**
+ * The resource an API path addresses, as a metrics label: the plural, plus the subresource
+ * (`trainingruns/status`). Namespaces and names are left out so the label stays bounded.
+ */
+export function resourceOfPath(path: string): string {
+  const segs = path.split('?')[0].split('/').filter(Boolean);
+  // /api/<version>/... or /apis/<group>/<version>/...
+  const rest = segs[0] === 'api' ? segs.slice(2) : segs[0] === 'apis' ? segs.slice(3) : segs;
+  // namespaces/<ns>/<plural>/... is a namespaced resource (namespaces/<ns>/status|finalize is the namespace's own).
+  const inNs = rest[0] === 'namespaces' && rest.length >= 3 && rest[2] !== 'status' && rest[2] !== 'finalize';
+  const [plural, , sub] = inNs ? rest.slice(2) : rest;
+  if (!plural) return 'unknown';
+  return sub ? `${plural}/${sub}` : plural;
+}
+
 type Query = Record<string, string | number | boolean | undefined>;
 
 export interface RequestOptions {
@@ -94,8 +109,8 @@ export interface RequestOptions {
 }
 
 export class KubeClient {
-  /** Called once per API request (verb, HTTP status code; 0 = no response). */
-  onRequest: (verb: string, code: number) => void = () => {};
+  /** Called once per API request (verb, HTTP status code: 0 = no response, resource as resourceOfPath names it). */
+  onRequest: (verb: string, code: number, resource: string) => void = () => {};
   private agent: http.Agent | undefined;
 
   constructor(readonly auth: KubeAuth) {}
@@ -137,18 +152,19 @@ export class KubeClient {
     }
     opts.headers = headers;
     const verb = method === 'GET' && o.query?.watch ? 'WATCH' : method;
+    const resource = resourceOfPath(path);
     let res: http.IncomingMessage;
     try {
       res = await this.send(url, opts, body, o.signal);
     } catch (e) {
-      this.onRequest(verb, 0);
+      this.onRequest(verb, 0, resource);
       throw e;
     }
     const chunks: Buffer[] = [];
     for await (const c of res) chunks.push(c as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');
     const code = res.statusCode ?? 0;
-    this.onRequest(verb, code);
+    this.onRequest(verb, code, resource);
     if (code < 200 || code >= 300) throw toKubeError(code, text);
     return (text ? JSON.parse(text) : {}) as T;
   }
@@ -201,10 +217,10 @@ export class KubeClient {
     try {
       res = await this.send(url, opts, undefined, signal);
     } catch (e) {
-      this.onRequest('WATCH', 0);
+      this.onRequest('WATCH', 0, r.plural);
       throw e;
     }
-    this.onRequest('WATCH', res.statusCode ?? 0);
+    this.onRequest('WATCH', res.statusCode ?? 0, r.plural);
     if (res.statusCode !== 200) {
       const chunks: Buffer[] = [];
       for await (const c of res) chunks.push(c as Buffer);

@@ -43,7 +43,7 @@ export class Manager {
     this.metrics = o.metrics ?? new ControllerMetrics();
     // Every informer, watch and the elector listen on the one shutdown signal.
     setMaxListeners(0, this.abort.signal);
-    o.client.onRequest = (verb, code) => this.metrics.apiRequests.inc({ verb, code: String(code) });
+    o.client.onRequest = (verb, code, resource) => this.metrics.apiRequests.inc({ verb, resource, code: String(code) });
   }
 
   get client(): KubeClient {
