@@ -11,6 +11,7 @@ import { GVRS, type KubeClient, type KubeObject } from './runtime/kube.js';
 import { Manager, type ManagerOptions } from './runtime/manager.js';
 import { DRIFTCHECKS, DriftCheckReconciler, LABEL_CHECK } from './driftcheck.js';
 import { ModelVersionReconciler, type ArtifactChecker } from './modelversion.js';
+import { registerObjectMetrics } from './object-metrics.js';
 import type { RegistryLink } from './registry-sync.js';
 import { LABEL_MANAGED_BY, LABEL_MODEL, LABEL_RUN, MODELVERSIONS, TRAININGRUNS, TrainingRunReconciler } from './trainingrun.js';
 
@@ -60,5 +61,6 @@ export function buildOperator(o: OperatorOptions): Manager {
     // A new Production version gives waiting checks their reference.
     .maps(versions, (v) => checks.list(v.metadata.namespace).filter((c) => c.spec.model === v.spec.model).map((c) => `${c.metadata.namespace}/${c.metadata.name}`));
   mgr.add(dc);
+  registerObjectMetrics(mgr.metrics.registry, { runs, versions, checks });
   return mgr;
 }
