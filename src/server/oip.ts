@@ -46,9 +46,30 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Flattens nested row-major data (the spec allows nested arrays) into one list. */
-function flatten(data: unknown[]): unknown[] {
-  return data.some(Array.isArray) ? (data as unknown[]).flat(Infinity) : data;
+/** Deepest nesting of a tensor's data we flatten; real shapes here are [N] or [N, 1]. */
+const MAX_DATA_DEPTH = 32;
+
+/**
+ * Flattens nested row-major data (the spec allows nested arrays) into one list, or returns
+ * undefined when it nests deeper than MAX_DATA_DEPTH. Iterative: Array.prototype.flat recurses
+ * per level, and a 1 MiB body of `[[[[...` overflowed the stack (a 500 instead of a 400).
+ */
+function flatten(data: unknown[]): unknown[] | undefined {
+  if (!data.some(Array.isArray)) return data;
+  const out: unknown[] = [];
+  const stack: { items: unknown[]; next: number }[] = [{ items: data, next: 0 }];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    if (top.next >= top.items.length) {
+      stack.pop();
+      continue;
+    }
+    const v = top.items[top.next++];
+    if (!Array.isArray(v)) out.push(v);
+    else if (stack.length >= MAX_DATA_DEPTH) return undefined;
+    else stack.push({ items: v, next: 0 });
+  }
+  return out;
 }
 
 export interface ParsedInferRequest {
@@ -84,6 +105,10 @@ function tensorData(t: Record<string, unknown>, path: string, errors: FieldError
     return undefined;
   }
   const data = flatten(t.data);
+  if (!data) {
+    errors.push({ path: `${path}.data`, message: `nested deeper than ${MAX_DATA_DEPTH} levels; expected shape [N] or [N, 1]` });
+    return undefined;
+  }
   // Values must agree with the declared datatype (null stands for a missing value).
   const wantNumber = datatype !== 'BYTES';
   const bad = data.findIndex((v) => v !== null && (wantNumber ? typeof v !== 'number' : typeof v !== 'string'));
