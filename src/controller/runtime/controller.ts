@@ -66,6 +66,9 @@ export class Controller {
 
   /** Runs the workers until the queue shuts down. */
   async run(metrics?: ControllerMetrics): Promise<void> {
+    // The error series exists at 0 from the start: rate()/increase() cannot see the first error
+    // of a series that appears at 1, and the dashboard panel would be empty until then.
+    metrics?.reconcileErrors.inc({ kind: this.kind }, 0);
     const worker = async () => {
       while (true) {
         const key = await this.queue.get();
