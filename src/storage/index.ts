@@ -58,7 +58,7 @@ export interface ArtifactStore {
 }
 
 export interface S3StoreOptions {
-  /** Overrides ETAOPS_S3_ENDPOINT / AWS_ENDPOINT_URL_S3. */
+  /** Overrides ETAOPS_S3_ENDPOINT / AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL. */
   endpoint?: string;
   /** Overrides AWS_REGION (default us-east-1). */
   region?: string;

@@ -28,9 +28,14 @@ export function parseS3Uri(uri: string): { bucket: string; prefix: string } {
   return { bucket, prefix: m[2].replace(/\/+$/, '') };
 }
 
-/** Endpoint from options, then ETAOPS_S3_ENDPOINT, then AWS_ENDPOINT_URL_S3 (undefined = AWS). */
+/**
+ * Endpoint from options, then ETAOPS_S3_ENDPOINT, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL (undefined
+ * = AWS). AWS_ENDPOINT_URL is the key the operator's S3 Secret documents and what the dataset
+ * reader honours: without it here, pods read data from the S3-compatible server but wrote models
+ * with the SDK's own endpoint handling (virtual-hosted bucket names).
+ */
 export function s3EndpointFromEnv(opts: S3StoreOptions = {}): string | undefined {
-  return opts.endpoint || process.env.ETAOPS_S3_ENDPOINT || process.env.AWS_ENDPOINT_URL_S3 || undefined;
+  return opts.endpoint || process.env.ETAOPS_S3_ENDPOINT || process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL || undefined;
 }
 
 export function makeS3Client(opts: S3StoreOptions = {}): S3Client {

@@ -4,6 +4,8 @@ import path from 'node:path';
 import type { Command } from '../command.js';
 import { intFlag, parseFlags } from '../args.js';
 import { UsageError, UserError } from '../errors.js';
+import { withModelDirLocal, withOutputDir } from '../artifact-dirs.js';
+import { writeResultFile } from '../result-file.js';
 import type { ColumnOverride, ColumnSource, DriftResult, StatTestName, TrainingProfile } from '../../drift/index.js';
 
 const usage = `Usage: etaops drift (--reference URI | --profile FILE | --model-dir DIR)
@@ -32,6 +34,7 @@ Output:
                       --model-dir and delivery times in --current, also accuracy
                       {count, mae, rmse, bias} (the report has it by market)
   --report DIR        write DIR/drift-report.json (schema in README) and DIR/drift-report.html
+                      (DIR may be s3://bucket/prefix; --model-dir too)
   --fail-on-drift     exit with code 3 when dataset drift is found (default: 0 either way)
   --save-profile FILE write the reference's training profile to FILE (reuse it with --profile)
 Tests:
@@ -39,6 +42,9 @@ Tests:
   --test C=T[:X]      force test T (ks, chisquare, z, wasserstein, jensenshannon, psi) and
                       optionally threshold X for column C; repeatable
   --drift-share X     dataset drift threshold in (0, 1] (default 0.5)
+
+Environment: ETAOPS_RESULT_FILE (a file to write the compact JSON summary to; the operator's
+Jobs read it back), AWS_* / ETAOPS_S3_ENDPOINT for s3://.
 
 Exit codes: 0 checked (no drift, or drift without --fail-on-drift); 3 drift found with
 --fail-on-drift; 2 usage error; 1 the check could not be made (unreadable input, ...).
@@ -137,6 +143,13 @@ async function fromLog(values: Record<string, unknown>, windowSeconds: number, l
   }
 }
 
+/** Writes the report files into `dir` (a path, file:// or s3://) and returns their locations. */
+async function writeReport(result: DriftResult, dir: string): Promise<{ json: string; html: string }> {
+  const { writeDriftReport } = await import('../../drift/index.js');
+  const { result: local, uriOf } = await withOutputDir(dir, (d) => writeDriftReport(result, d));
+  return { json: uriOf(path.basename(local.json)), html: uriOf(path.basename(local.html)) };
+}
+
 function table(r: DriftResult): string {
   const names = Object.keys(r.columns);
   const w = Math.max(6, ...names.map((n) => n.length));
@@ -194,72 +207,77 @@ const command: Command = {
     const windowSeconds = values['from-log'] !== undefined ? parseWindow(values['from-log']) : 0;
     const limit = intFlag('drift', values, 'limit', 100_000, 1, 10_000_000);
 
-    const drift = await import('../../drift/index.js');
-    // Reference.
-    let profile: TrainingProfile | undefined;
-    let referenceData: ColumnSource | undefined;
-    const modelDir = values['model-dir'];
-    if (values.reference) referenceData = drift.driftColumnsOf(await readCsv(values.reference, 'reference'));
-    else profile = await readProfileFile(values.profile ?? path.join(modelDir as string, 'model.json'));
-    if (values['save-profile']) {
-      const p = profile ?? drift.profileFromColumns(referenceData as ColumnSource);
-      await writeFile(values['save-profile'], JSON.stringify(p) + '\n', 'utf8');
-    }
-    // Current.
-    let current: ColumnSource;
-    let model = values.model ?? null;
-    let accuracy: import('../../drift/accuracy.js').AccuracyReport | undefined;
-    if (values.current) {
-      const ds = await readCsv(values.current, 'current');
-      let predictions: Float64Array | undefined;
-      if (modelDir && profile && profile.columns.prediction) {
-        const { loadPredictor } = await import('../../ml/model/predictor.js');
-        const predictor = await loadPredictor(modelDir);
-        try {
-          predictions = await predictor.predict(ds);
-          model = model ?? predictor.meta.modelName;
-        } finally {
-          await predictor.close();
+    // The reference model directory may be an s3:// or file:// URI: check against a local copy.
+    const check = async (modelDir: string | undefined): Promise<number> => {
+      const drift = await import('../../drift/index.js');
+      // Reference.
+      let profile: TrainingProfile | undefined;
+      let referenceData: ColumnSource | undefined;
+      if (values.reference) referenceData = drift.driftColumnsOf(await readCsv(values.reference, 'reference'));
+      else profile = await readProfileFile(values.profile ?? path.join(modelDir as string, 'model.json'));
+      if (values['save-profile']) {
+        const p = profile ?? drift.profileFromColumns(referenceData as ColumnSource);
+        await writeFile(values['save-profile'], JSON.stringify(p) + '\n', 'utf8');
+      }
+      // Current.
+      let current: ColumnSource;
+      let model = values.model ?? null;
+      let accuracy: import('../../drift/accuracy.js').AccuracyReport | undefined;
+      if (values.current) {
+        const ds = await readCsv(values.current, 'current');
+        let predictions: Float64Array | undefined;
+        if (modelDir && profile && profile.columns.prediction) {
+          const { loadPredictor } = await import('../../ml/model/predictor.js');
+          const predictor = await loadPredictor(modelDir);
+          try {
+            predictions = await predictor.predict(ds);
+            model = model ?? predictor.meta.modelName;
+          } finally {
+            await predictor.close();
+          }
         }
+        current = drift.driftColumnsOf(ds, { predictions });
+        if (predictions) {
+          const { accuracyReport } = await import('../../drift/accuracy.js');
+          const { targetSeconds } = await import('../../ml/dataset/schema.js');
+          const market = ds.category.market_id;
+          accuracy = accuracyReport({ predictions, actuals: targetSeconds(ds), market: { codes: market.codes, labels: market.values } });
+          if (accuracy.overall.count === 0) accuracy = undefined;
+        }
+      } else {
+        const logged = await fromLog(values, windowSeconds, limit);
+        current = logged.source;
+        model = logged.model;
       }
-      current = drift.driftColumnsOf(ds, { predictions });
-      if (predictions) {
-        const { accuracyReport } = await import('../../drift/accuracy.js');
-        const { targetSeconds } = await import('../../ml/dataset/schema.js');
-        const market = ds.category.market_id;
-        accuracy = accuracyReport({ predictions, actuals: targetSeconds(ds), market: { codes: market.codes, labels: market.values } });
-        if (accuracy.overall.count === 0) accuracy = undefined;
+      // An empty window is a broken feed, not "every column drifted".
+      if (current.rowCount === 0) throw new UserError('etaops drift: the current window has no rows', 'check the --current file or the --from-log window');
+      if (referenceData && referenceData.rowCount === 0) throw new UserError('etaops drift: the reference has no rows');
+      let result: DriftResult;
+      try {
+        result = drift.runDriftCheck(profile ? { profile } : { data: referenceData as ColumnSource }, current, {
+          rule,
+          overrides,
+          driftShare,
+          model: model ?? undefined,
+          accuracy,
+        });
+      } catch (err) {
+        if (err instanceof drift.DriftOptionError) throw new UsageError(`etaops drift: ${err.message}`);
+        throw err;
       }
-    } else {
-      const logged = await fromLog(values, windowSeconds, limit);
-      current = logged.source;
-      model = logged.model;
-    }
-    // An empty window is a broken feed, not "every column drifted".
-    if (current.rowCount === 0) throw new UserError('etaops drift: the current window has no rows', 'check the --current file or the --from-log window');
-    if (referenceData && referenceData.rowCount === 0) throw new UserError('etaops drift: the reference has no rows');
-    let result: DriftResult;
-    try {
-      result = drift.runDriftCheck(profile ? { profile } : { data: referenceData as ColumnSource }, current, {
-        rule,
-        overrides,
-        driftShare,
-        model: model ?? undefined,
-        accuracy,
-      });
-    } catch (err) {
-      if (err instanceof drift.DriftOptionError) throw new UsageError(`etaops drift: ${err.message}`);
-      throw err;
-    }
-    const report = values.report ? await drift.writeDriftReport(result, values.report) : null;
-    if (values.json) {
+      const report = values.report ? await writeReport(result, values.report) : null;
       const acc = result.accuracy ? { accuracy: result.accuracy.overall } : {};
-      process.stdout.write(JSON.stringify({ ...drift.driftSummary(result), ...acc, report }, null, 2) + '\n');
-    } else {
-      process.stdout.write(table(result) + '\n');
-      if (report) process.stdout.write(`\nreport: ${report.html}\n        ${report.json}\n`);
-    }
-    return result.dataset_drift && values['fail-on-drift'] ? DRIFT_EXIT_CODE : 0;
+      // For the operator (see result-file.ts): the summary the DriftCheck's status shows.
+      await writeResultFile({ ...drift.driftSummary(result), report });
+      if (values.json) {
+        process.stdout.write(JSON.stringify({ ...drift.driftSummary(result), ...acc, report }, null, 2) + '\n');
+      } else {
+        process.stdout.write(table(result) + '\n');
+        if (report) process.stdout.write(`\nreport: ${report.html}\n        ${report.json}\n`);
+      }
+      return result.dataset_drift && values['fail-on-drift'] ? DRIFT_EXIT_CODE : 0;
+    };
+    return values['model-dir'] ? withModelDirLocal(values['model-dir'], check) : check(undefined);
   },
 };
 

@@ -4,6 +4,8 @@ import { parse as parseYaml } from 'yaml';
 import type { Command } from '../command.js';
 import { parseFlags, required } from '../args.js';
 import { UsageError, UserError } from '../errors.js';
+import { withOutputDir } from '../artifact-dirs.js';
+import { writeResultFile } from '../result-file.js';
 
 const usage = `Usage: etaops train --data URI --model-dir DIR [flags]
 
@@ -12,7 +14,7 @@ params, holdout metrics by market, data fingerprint, row counts and defects, tra
 
 Flags:
   --data URI          training data: a path, file://, https:// or s3:// DoorDash CSV (plain or .gz)
-  --model-dir DIR     where to write the model
+  --model-dir DIR     where to write the model: a path, file:// or s3://bucket/prefix
   --params JSON       GBDT parameter overrides, e.g. '{"numTrees":300,"learningRate":0.1}'
   --config FILE       the same overrides from a JSON or YAML file: either the parameters
                       themselves or {params: {...}, holdoutFraction, split, modelName}
@@ -26,6 +28,9 @@ Parameters (defaults chosen by time-ordered cross-validation on DoorDash data):
   numTrees learningRate maxLeaves maxDepth minDataInLeaf minSumHessianInLeaf lambdaL2
   minGainToSplit maxBins rowSubsample colSubsample loss (l2|l1|huber|quantile) huberDelta
   quantileAlpha earlyStoppingRounds seed numThreads
+
+Environment: ETAOPS_RESULT_FILE (a file to write the compact JSON result to: artifact, sha256,
+holdout metrics; the operator's Jobs read it back), AWS_* / ETAOPS_S3_ENDPOINT for s3://.
 `;
 
 interface TrainConfig {
@@ -114,9 +119,10 @@ const command: Command = {
     const { GBDTParamError, GBDTInputError } = await import('../../ml/gbdt/index.js');
     let lastShown = 0;
     try {
-      const result = await trainModel({
+      // An s3:// model directory is written locally first and uploaded once complete.
+      const { result } = await withOutputDir(modelDir, (dir) => trainModel({
         dataUri: data,
-        modelDir,
+        modelDir: dir,
         params: config.params,
         modelName: values.name ?? config.modelName,
         split,
@@ -130,10 +136,12 @@ const command: Command = {
           const valid = p.validLoss === undefined ? '' : `  valid loss ${p.validLoss.toPrecision(6)}`;
           say(`[${p.stage}] tree ${p.tree}  train loss ${p.trainLoss.toPrecision(6)}${valid}`);
         },
-      });
+      }));
       const m = result.meta;
       const defects = Object.entries(m.data.defects).map(([k, n]) => `${k}=${n}`).join(', ') || 'none';
       say(`data defects: ${defects}`);
+      // For the operator (see result-file.ts): what a ModelVersion needs, compact enough for 4 KiB.
+      await writeResultFile({ modelDir, onnxSha256: m.onnx.sha256, metrics: { overall: m.metrics.overall }, split: m.split, data: { fingerprint: m.data.fingerprint } });
       if (values.json) {
         process.stdout.write(
           JSON.stringify(
