@@ -11,9 +11,9 @@ export interface ControllerConfig {
   artifactSecret?: string;
   /** ServiceAccount of Job pods (ETAOPS_JOB_SERVICE_ACCOUNT, default etaops-job). */
   jobServiceAccount: string;
-  /** Extra nodeSelector for Job pods (ETAOPS_JOB_NODE_SELECTOR="k=v,k2=v2"). */
+  /** Extra nodeSelector for Job and predictor pods (ETAOPS_JOB_NODE_SELECTOR="k=v,k2=v2"). */
   jobNodeSelector?: Record<string, string>;
-  /** Tolerations keys for Job pods (ETAOPS_JOB_TOLERATE="key1,key2": tolerate any effect). */
+  /** Tolerations keys for Job and predictor pods (ETAOPS_JOB_TOLERATE="key1,key2": tolerate any effect). */
   jobTolerate?: string[];
 }
 

@@ -94,6 +94,10 @@ export function buildDeployment(mv: ModelVersion, cfg: ControllerConfig, image: 
         metadata: { labels, annotations: { [ANNOTATION_VERSION]: mv.metadata.name!, 'etaops.io/artifact-sha256': mv.spec.artifact.sha256 } },
         spec: {
           automountServiceAccountToken: false,
+          // The same placement as Job pods (ETAOPS_JOB_NODE_SELECTOR / ETAOPS_JOB_TOLERATE):
+          // predictors need the same nodes that can reach the artifact store.
+          nodeSelector: cfg.jobNodeSelector,
+          tolerations: cfg.jobTolerate?.map((key) => ({ key, operator: 'Exists' })),
           securityContext: { runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: 'RuntimeDefault' } },
           containers: [{
             name: 'predictor',

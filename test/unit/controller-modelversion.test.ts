@@ -100,3 +100,12 @@ test('buildDeployment: zero-downtime rolling update gated on readiness', () => {
   assert.equal(d.metadata!.name, 'eta-predictor');
   assert.equal(d.metadata!.ownerReferences, undefined);
 });
+
+test('buildDeployment: predictor pods get the same placement as Job pods', () => {
+  const placed = buildDeployment(mv('v2', 2), { ...cfg, jobNodeSelector: { pool: 'ml' }, jobTolerate: ['dedicated'] }, 'img:2').spec!.template.spec!;
+  assert.deepEqual(placed.nodeSelector, { pool: 'ml' });
+  assert.deepEqual(placed.tolerations, [{ key: 'dedicated', operator: 'Exists' }]);
+  const anywhere = buildDeployment(mv('v2', 2), cfg, 'img:2').spec!.template.spec!;
+  assert.equal(anywhere.nodeSelector, undefined);
+  assert.equal(anywhere.tolerations, undefined);
+});
