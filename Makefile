@@ -103,6 +103,13 @@ install-manifest:
 	hack/build-binaries.sh helm
 	hack/render-install.sh manifests/install.yaml
 
+# The chart ships copies of dashboards/*.json (Helm reads files inside the chart only);
+# test/unit/dashboards.test.ts fails when a copy differs from dashboards/, the one source.
+.PHONY: dashboards
+dashboards:
+	rm -f charts/etaops/dashboards/*.json
+	cp dashboards/*.json charts/etaops/dashboards/
+
 # Regenerates crds/*.yaml from src/api/v1alpha1.ts (the one definition of the kinds).
 crds: build
 	node dist/src/api/generate-crds.js crds
