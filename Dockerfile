@@ -10,8 +10,11 @@ COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# onnxruntime-node ships its macOS and Windows libraries (about 220 MB) in the package; a Linux
+# image never loads them.
 RUN ./node_modules/.bin/tsc -p tsconfig.build.json \
- && npm prune --omit=dev --no-audit --no-fund
+ && npm prune --omit=dev --no-audit --no-fund \
+ && rm -rf node_modules/onnxruntime-node/bin/napi-v*/darwin node_modules/onnxruntime-node/bin/napi-v*/win32
 
 FROM node:${NODE_VERSION}-bookworm-slim
 ARG VERSION=0.1.0
