@@ -120,9 +120,28 @@ async function fromLog(values: Record<string, unknown>, windowSeconds: number, l
   const { openDatabase, Registry } = await import('../../registry/index.js');
   const { parseOrders, rowsToDataset } = await import('../../server/order-input.js');
   const { driftColumnsOf } = await import('../../drift/columns.js');
-  const db = await openDatabase(values['registry-dir'] ? path.resolve(url) : url);
+  const { redactUrl } = await import('../../ml/dataset/errors.js');
+  // A database that is down or goes away mid-read is an operational failure to report, not a
+  // bug: say which database (never its password) and exit 1 so a scheduled check can retry.
+  const unreachable = (err: unknown) => new UserError(
+    `etaops drift: cannot read the prediction log from ${redactUrl(url)}: ${(err as Error)?.message ?? String(err)}`,
+    'check that the registry database is up and reachable; nothing was changed, run the check again',
+  );
+  let db;
   try {
-    const logged = await new Registry(db).recentPredictions(model, { windowSeconds, limit });
+    db = await openDatabase(values['registry-dir'] ? path.resolve(url) : url);
+  } catch (err) {
+    if (err instanceof Error && err.name === 'DatabaseUrlError') throw err;
+    throw unreachable(err);
+  }
+  try {
+    let logged;
+    try {
+      logged = await new Registry(db).recentPredictions(model, { windowSeconds, limit });
+    } catch (err) {
+      if (err instanceof Error && /Registry|Invalid|Unknown/.test(err.name)) throw err;
+      throw unreachable(err);
+    }
     if (logged.length === 0) throw new UserError(`etaops drift: no predictions logged for model '${model}' in the last ${windowSeconds} s`);
     const rows = [];
     const predictions: number[] = [];
@@ -139,7 +158,7 @@ async function fromLog(values: Record<string, unknown>, windowSeconds: number, l
     const ds = rowsToDataset(rows);
     return { source: driftColumnsOf(ds, { predictions: Float64Array.from(predictions), includeTarget: false }), model };
   } finally {
-    await db.close();
+    await db.close().catch(() => undefined);
   }
 }
 
