@@ -59,8 +59,13 @@ function strippedUri(uri: string): string {
   return uri.replace(/\/\/[^/@]*@/, '//');
 }
 
-/** A model directory at an artifact URI, downloaded into a private temporary folder. */
-export function modelUriSource(uri: string): ModelSource {
+/**
+ * A model directory at an artifact URI, downloaded into a private temporary folder.
+ * `pinned` names the registry version the artifact is (the controller gives its predictor pods
+ * ETAOPS_MODEL_VERSION=model@N): it is reported (etaops_model_info, logged predictions) instead
+ * of 'local' when the model's own name matches.
+ */
+export function modelUriSource(uri: string, pinned?: { model: string; version: number }): ModelSource {
   let workDir: string | undefined;
   return {
     description: `model artifact ${strippedUri(uri)}`,
@@ -68,7 +73,9 @@ export function modelUriSource(uri: string): ModelSource {
       workDir ??= await mkdtemp(path.join(tmpdir(), 'etaops-serve-'));
       const dir = await mkdtemp(path.join(workDir, 'm-'));
       await getModelDir(uri, dir);
-      return loadDir(dir, strippedUri(uri));
+      const loaded = await loadDir(dir, strippedUri(uri));
+      if (pinned && pinned.model === loaded.name) return { ...loaded, version: String(pinned.version), registryVersion: pinned.version };
+      return loaded;
     },
     async dispose() {
       if (workDir) await rm(workDir, { recursive: true, force: true });
@@ -123,4 +130,10 @@ export function registrySource(registry: Registry, model: string): ModelSource {
       if (workDir) await rm(workDir, { recursive: true, force: true });
     },
   };
+}
+
+/** `model@N` (ETAOPS_MODEL_VERSION) → {model, version}; anything else → undefined. */
+export function parsePinnedVersion(text: string | undefined): { model: string; version: number } | undefined {
+  const m = /^([A-Za-z0-9][A-Za-z0-9._-]*)@([1-9][0-9]{0,8})$/.exec(text ?? '');
+  return m ? { model: m[1], version: Number(m[2]) } : undefined;
 }

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { PredictionLogWriter, Registry } from '../registry/index.js';
-import { modelDirSource, modelUriSource, registrySource, type ModelSource } from './model-source.js';
+import { modelDirSource, modelUriSource, parsePinnedVersion, registrySource, type ModelSource } from './model-source.js';
 import { startServer, type RunningServer, type StartServerOptions } from './server.js';
 import type { FeedbackStore, PredictionLogSink } from './service.js';
 import type { ModelIdentity } from './serving-model.js';
@@ -29,6 +29,8 @@ export interface ServeTargetOptions {
   logPredictions?: boolean;
   /** An already open registry (embedded mode shares its PGlite); not closed by close(). */
   registry?: Registry;
+  /** For --model-uri: the registry version it is, `model@N` (default $ETAOPS_MODEL_VERSION, set by the controller). */
+  modelVersion?: string;
 }
 
 export interface ServeTarget {
@@ -68,7 +70,7 @@ export async function openServeTarget(opts: ServeTargetOptions): Promise<ServeTa
   if (modelName && registry) {
     source = registrySource(registry, modelName);
   } else if (opts.modelUri) {
-    source = modelUriSource(opts.modelUri);
+    source = modelUriSource(opts.modelUri, parsePinnedVersion(opts.modelVersion ?? process.env.ETAOPS_MODEL_VERSION));
   } else if (opts.modelDir) {
     source = modelDirSource(opts.modelDir);
   } else {

@@ -63,7 +63,8 @@ Flags:
   --no-log                 do not log predictions to the registry database
 
 Environment: ETAOPS_DATABASE_URL, ETAOPS_ADMIN_TOKEN (guards /admin/*; without it only loopback
-clients may reload), AWS_* / ETAOPS_S3_ENDPOINT for s3:// artifacts.
+clients may reload), AWS_* / ETAOPS_S3_ENDPOINT for s3:// artifacts, ETAOPS_MODEL_VERSION=NAME@N
+(the registry version a --model-uri artifact is, reported in /metrics instead of 'local').
 `;
 
 const command: Command = {
