@@ -110,9 +110,10 @@ dashboards:
 	rm -f charts/etaops/dashboards/*.json
 	cp dashboards/*.json charts/etaops/dashboards/
 
-# Regenerates crds/*.yaml from src/api/v1alpha1.ts (the one definition of the kinds).
+# Regenerates crds/*.yaml and the chart's copy from src/api/v1alpha1.ts (the one definition of the kinds).
 crds: build
 	node dist/src/api/generate-crds.js crds
+	node dist/src/api/generate-crds.js charts/etaops/crds
 
 clean:
 	rm -rf dist
