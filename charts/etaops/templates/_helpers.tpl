@@ -19,7 +19,7 @@ app.kubernetes.io/component: controller
 {{- end -}}
 
 {{- define "etaops.serviceAccountName" -}}
-{{- if .Values.serviceAccount.create -}}{{ default (include "etaops.fullname" .) .Values.serviceAccount.name }}{{- else -}}{{ default "default" .Values.serviceAccount.name }}{{- end -}}
+{{- if .Values.serviceAccount.create -}}{{ default (printf "%s-controller" (include "etaops.fullname" .)) .Values.serviceAccount.name }}{{- else -}}{{ default "default" .Values.serviceAccount.name }}{{- end -}}
 {{- end -}}
 
 {{- define "etaops.image" -}}
