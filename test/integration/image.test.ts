@@ -296,6 +296,7 @@ describe('the Dockerfile replayed on this machine', () => {
     const modelDir = path.join(imageTmp, 'model');
     const gen = await role(['gen-data', '--rows', '3000', '--out', csv, '--seed', '7']);
     assert.equal(gen.code, 0, gen.stderr);
+    if (uid !== undefined) assert.equal(statSync(csv).uid, uid, 'the roles run as the image USER');
     const train = await role(['train', '--data', csv, '--model-dir', modelDir, '--json', '--quiet', '--params', JSON.stringify({ numTrees: 20, learningRate: 0.3, earlyStoppingRounds: 0 })]);
     assert.equal(train.code, 0, train.stderr);
     const summary = JSON.parse(train.stdout) as { bestIteration: number; metrics: { overall: { count: number; mae: number } } };
