@@ -46,7 +46,13 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const reload = (): Promise<ModelIdentity> => {
     reloading ??= (async () => {
       try {
-        const loaded = await opts.source.load();
+        let loaded;
+        try {
+          loaded = await opts.source.load();
+        } catch (err) {
+          // Name the artifact: the loader's own message names only its temporary download folder.
+          throw new Error(`cannot load the model from ${opts.source.description}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+        }
         try {
           const id = await service.installModel(loaded);
           loadedKey = modelKey(id);
