@@ -15,6 +15,11 @@ export interface ControllerConfig {
   jobNodeSelector?: Record<string, string>;
   /** Tolerations keys for Job and predictor pods (ETAOPS_JOB_TOLERATE="key1,key2": tolerate any effect). */
   jobTolerate?: string[];
+  /**
+   * Secret (key DATABASE_URL) of the database predictors log their predictions to
+   * (ETAOPS_PREDICTION_LOG_SECRET): what DriftChecks over `current.window` read.
+   */
+  predictionLogSecret?: string;
 }
 
 export function parseSelector(s: string | undefined): Record<string, string> | undefined {
@@ -36,5 +41,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ControllerC
     jobServiceAccount: env.ETAOPS_JOB_SERVICE_ACCOUNT || 'etaops-job',
     jobNodeSelector: parseSelector(env.ETAOPS_JOB_NODE_SELECTOR),
     jobTolerate: env.ETAOPS_JOB_TOLERATE ? env.ETAOPS_JOB_TOLERATE.split(',').filter(Boolean) : undefined,
+    predictionLogSecret: env.ETAOPS_PREDICTION_LOG_SECRET || undefined,
   };
 }

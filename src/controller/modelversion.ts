@@ -79,6 +79,8 @@ export function buildDeployment(mv: ModelVersion, cfg: ControllerConfig, image: 
       env.push({ name: key, valueFrom: { secretKeyRef: { name: secret, key, optional } } });
     }
   }
+  // Without a database the predictor logs nothing, and DriftChecks over current.window find no traffic.
+  if (cfg.predictionLogSecret) env.push({ name: 'ETAOPS_DATABASE_URL', valueFrom: { secretKeyRef: { name: cfg.predictionLogSecret, key: 'DATABASE_URL' } } });
   const probe = (path: string) => ({ httpGet: { path, port: PREDICTOR_PORT }, periodSeconds: 5, failureThreshold: 3 });
   const serving = mv.spec.serving ?? {};
   return {

@@ -109,3 +109,11 @@ test('buildDeployment: predictor pods get the same placement as Job pods', () =>
   assert.equal(anywhere.nodeSelector, undefined);
   assert.equal(anywhere.tolerations, undefined);
 });
+
+test('buildDeployment: predictors log to the prediction-log database only when one is configured', () => {
+  const env = (c: ControllerConfig) => buildDeployment(mv('v2', 2), c, 'img:2').spec!.template.spec!.containers[0].env ?? [];
+  const db = env({ ...cfg, predictionLogSecret: 'pg' }).find((e) => e.name === 'ETAOPS_DATABASE_URL');
+  assert.deepEqual(db?.valueFrom, { secretKeyRef: { name: 'pg', key: 'DATABASE_URL' } });
+  assert.equal(db?.value, undefined, 'by reference, never the value');
+  assert.equal(env(cfg).some((e) => e.name === 'ETAOPS_DATABASE_URL'), false);
+});

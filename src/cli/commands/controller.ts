@@ -27,8 +27,10 @@ Flags:
 Environment: ETAOPS_IMAGE (Job/predictor image), ETAOPS_ARTIFACT_ROOT (s3://bucket/prefix),
 ETAOPS_ARTIFACT_SECRET (Secret with S3 credentials), ETAOPS_JOB_COMMAND (default etaops),
 ETAOPS_JOB_SERVICE_ACCOUNT (default etaops-job), ETAOPS_JOB_NODE_SELECTOR (k=v,...),
-ETAOPS_JOB_TOLERATE (taint keys), ETAOPS_DATABASE_URL (the model registry: version numbers and
-stage history are recorded there; never printed).
+ETAOPS_JOB_TOLERATE (taint keys; both also place predictor pods), ETAOPS_PREDICTION_LOG_SECRET
+(Secret with key DATABASE_URL: predictors log predictions there, the data of DriftChecks over
+current.window), ETAOPS_DATABASE_URL (the model registry: version numbers and stage history are
+recorded there; never printed).
 `;
 
 const command: Command = {
