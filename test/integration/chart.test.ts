@@ -113,6 +113,7 @@ describe('helm chart', { skip: HELM_SKIP }, () => {
     const secretRefs = c.env.filter((e: { valueFrom?: { secretKeyRef?: object } }) => e.valueFrom?.secretKeyRef).map((e: { name: string; valueFrom: { secretKeyRef: { name: string; key: string } } }) => `${e.name}=${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}`);
     assert.deepEqual(secretRefs.sort(), ['AWS_ACCESS_KEY_ID=etaops-s3/AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY=etaops-s3/AWS_SECRET_ACCESS_KEY', 'ETAOPS_DATABASE_URL=etaops-postgres/DATABASE_URL']);
     assert.ok(c.env.some((e: { name: string; value?: string }) => e.name === 'ETAOPS_ARTIFACT_SECRET' && e.value === 'etaops-s3'), 'Jobs and predictors get the same S3 Secret');
+    assert.ok(c.env.some((e: { name: string; value?: string }) => e.name === 'ETAOPS_PREDICTION_LOG_SECRET' && e.value === 'etaops-postgres'), 'predictors log predictions to the registry database');
     assert.ok(!/etaopstest|secret-key/i.test(JSON.stringify(full.filter((o) => o.kind !== 'ConfigMap' && o.kind !== 'PrometheusRule'))), 'no credential value in any object');
 
     const sa = one(full, 'ServiceAccount', 'etaops-controller');
