@@ -14,7 +14,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { ModelVersion, TrainingRun } from '../../src/api/index.js';
 import type { ControllerConfig } from '../../src/controller/config.js';
 import { linkRegistry } from '../../src/controller/registry-sync.js';
-import { GVRS, type KubeClient, type KubeObject } from '../../src/controller/runtime/kube.js';
+import { GVRS, resourcePath, type KubeClient, type KubeObject } from '../../src/controller/runtime/kube.js';
 import type { Manager } from '../../src/controller/runtime/manager.js';
 import { buildOperator } from '../../src/controller/setup.js';
 import { MODELVERSIONS, TRAININGRUNS } from '../../src/controller/trainingrun.js';
@@ -66,8 +66,21 @@ describe('operator + model registry on a real API server', { skip: SKIP }, () =>
     const inReg = await reg.getVersion('eta', 2);
     assert.equal(inReg.sha256, sha);
     assert.equal(inReg.lineage.trainingRun, `${NS}/reg-run`);
-    // First version in the cluster: auto-promoted and rolled out (kwok makes the pods Ready).
-    await waitFor('Serving', async () => ((await c.get<ModelVersion & KubeObject>(MODELVERSIONS, NS, 'reg-run')).status?.phase === 'Serving' ? true : undefined), 120_000);
+    // First version in the cluster: auto-promoted and rolled out. The operator's pods carry the
+    // test-hold selector (so kwok cannot complete the training pod before the test reports its
+    // result); the test schedules the predictor pods onto kwok's node itself, and kwok makes it Ready.
+    const bindHeldPredictorPods = async () => {
+      const held = (await c.list<V1Pod & KubeObject>(GVRS.pods, NS)).items.filter((p) => p.metadata.name!.startsWith('eta-predictor-') && !p.spec?.nodeName);
+      for (const p of held) {
+        await c.request('POST', resourcePath(GVRS.pods, NS, p.metadata.name!, 'binding'), {
+          body: { apiVersion: 'v1', kind: 'Binding', metadata: { name: p.metadata.name }, target: { apiVersion: 'v1', kind: 'Node', name: 'fake-node' } },
+        });
+      }
+    };
+    await waitFor('Serving', async () => {
+      await bindHeldPredictorPods();
+      return (await c.get<ModelVersion & KubeObject>(MODELVERSIONS, NS, 'reg-run')).status?.phase === 'Serving' ? true : undefined;
+    }, 120_000);
     assert.equal((await reg.getProduction('eta'))?.version, 2);
     const hist = await reg.stageHistory('eta', 2);
     assert.deepEqual(hist.map((h) => [h.toStage, h.who]), [['Candidate', 'etaops-controller'], ['Production', 'etaops-controller']]);
