@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'test/bench/.venv/**', 'charts/**', 'docs/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'test/bench/.venv/**', 'test/bench/.venv-*/**', 'charts/**', 'docs/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
