@@ -22,6 +22,7 @@ import type { Informer } from './runtime/informer.js';
 import { GVRS, isAlreadyExists, splitKey, type GVR, type KubeClient, type KubeObject } from './runtime/kube.js';
 import type { ControllerMetrics } from './runtime/metrics.js';
 import { LABEL_MANAGED_BY, LABEL_MODEL, RESULT_FILE, TRAININGRUNS, type Decision } from './trainingrun.js';
+import { restrictedContainerFields, restrictedPodFields } from './pod-security.js';
 
 export const DRIFTCHECKS: GVR = { group: 'etaops.io', version: 'v1alpha1', plural: 'driftchecks' };
 export const LABEL_CHECK = 'etaops.io/drift-check';
@@ -152,7 +153,8 @@ export function buildDriftJob(o: DriftCheckObserved, name: string, referenceUri:
           automountServiceAccountToken: false,
           nodeSelector: config.jobNodeSelector,
           tolerations: config.jobTolerate?.map((key) => ({ key, operator: 'Exists' })),
-          containers: [{ name: 'drift', image, command: config.command, args, env, terminationMessagePath: RESULT_FILE, terminationMessagePolicy: 'FallbackToLogsOnError' }],
+          ...restrictedPodFields(),
+          containers: [{ name: 'drift', image, command: config.command, args, env, terminationMessagePath: RESULT_FILE, terminationMessagePolicy: 'FallbackToLogsOnError', ...restrictedContainerFields() }],
         },
       },
     },

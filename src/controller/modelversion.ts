@@ -30,6 +30,7 @@ import { GVRS, isAlreadyExists, splitKey, type KubeClient, type KubeObject } fro
 import { checkOnnxAgainstSpec } from './onnx-inputs.js';
 import type { RegistryLink } from './registry-sync.js';
 import { LABEL_MANAGED_BY, LABEL_MODEL, MODELVERSIONS, type Decision } from './trainingrun.js';
+import { restrictedContainerFields, restrictedPodFields } from './pod-security.js';
 
 export const ANNOTATION_VERSION = 'etaops.io/model-version';
 export const PREDICTOR_PORT = 9696;
@@ -100,7 +101,7 @@ export function buildDeployment(mv: ModelVersion, cfg: ControllerConfig, image: 
           // predictors need the same nodes that can reach the artifact store.
           nodeSelector: cfg.jobNodeSelector,
           tolerations: cfg.jobTolerate?.map((key) => ({ key, operator: 'Exists' })),
-          securityContext: { runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+          ...restrictedPodFields(),
           containers: [{
             name: 'predictor',
             image,
@@ -111,7 +112,7 @@ export function buildDeployment(mv: ModelVersion, cfg: ControllerConfig, image: 
             readinessProbe: probe('/v2/health/ready'),
             livenessProbe: { ...probe('/v2/health/live'), initialDelaySeconds: 10 },
             resources: serving.resources ? { requests: serving.resources.requests, limits: serving.resources.limits } : undefined,
-            securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+            ...restrictedContainerFields(),
           }],
         },
       },

@@ -25,6 +25,7 @@ import type { Reconciler, ReconcileResult } from './runtime/controller.js';
 import type { Informer } from './runtime/informer.js';
 import type { RegistryLink } from './registry-sync.js';
 import { GVRS, isAlreadyExists, splitKey, type GVR, type KubeClient, type KubeObject } from './runtime/kube.js';
+import { restrictedContainerFields, restrictedPodFields } from './pod-security.js';
 
 export const TRAININGRUNS: GVR = { group: 'etaops.io', version: 'v1alpha1', plural: 'trainingruns' };
 export const MODELVERSIONS: GVR = { group: 'etaops.io', version: 'v1alpha1', plural: 'modelversions' };
@@ -166,7 +167,7 @@ export function buildJob(run: TrainingRun, cfg: ControllerConfig, image: string,
           automountServiceAccountToken: false,
           nodeSelector: cfg.jobNodeSelector,
           tolerations: cfg.jobTolerate?.map((key) => ({ key, operator: 'Exists' })),
-          securityContext: { runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+          ...restrictedPodFields(),
           containers: [{
             name: 'train',
             image,
@@ -176,7 +177,7 @@ export function buildJob(run: TrainingRun, cfg: ControllerConfig, image: string,
             resources: res ? { requests: res.requests, limits: res.limits } : undefined,
             terminationMessagePath: RESULT_FILE,
             terminationMessagePolicy: 'FallbackToLogsOnError',
-            securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+            ...restrictedContainerFields(),
           }],
         },
       },
