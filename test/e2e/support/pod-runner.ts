@@ -6,7 +6,7 @@
  * What it does, and the kubelet behaviour each part stands in for:
  * - Heartbeat: the node's Ready condition (status subresource) and its Lease in kube-node-lease,
  *   renewed every few seconds, so the node lifecycle controller lifts the not-ready taints and
- *   the scheduler places pods there. On stop the node is reported NotReady again.
+ *   the scheduler places pods there. On stop it just stops beating, as a stopped kubelet does.
  * - Pods: list + watch of pods with spec.nodeName=local-runner (optionally one namespace). Each
  *   pod's single container runs `command + args` as a child process in a private temporary
  *   working folder. Only commands named in `commands` run (e.g. etaops → node dist/.../main.js):
@@ -141,30 +141,34 @@ class NodeHeartbeat {
     }, this.everyMs);
   }
 
+  /**
+   * Stops beating. Like a stopped kubelet, it does not report NotReady itself: the node lifecycle
+   * controller does once the Lease expires; that way a runner of another test process serving
+   * the same node (for its own namespace) is not disturbed.
+   */
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await this.beating;
-    await this.setReady(false, 'RunnerStopped', 'the e2e pod runner stopped').catch(() => {});
   }
 
   private async beat(): Promise<void> {
-    await this.setReady(true, 'KubeletReady', 'the e2e pod runner (test/e2e/support/pod-runner.ts) runs pods of this node as local processes');
+    await this.setReady();
     await this.renewLease();
   }
 
-  /** When Ready last changed, and to what (lastTransitionTime must not move on every beat). */
-  private readyState: { ready: boolean; since: string } | undefined;
+  /** Since when this runner has reported Ready (lastTransitionTime must not move on every beat). */
+  private readySince: string | undefined;
 
-  private async setReady(ready: boolean, reason: string, message: string): Promise<void> {
+  private async setReady(): Promise<void> {
     const t = now();
-    if (this.readyState?.ready !== ready) this.readyState = { ready, since: t };
-    const since = this.readyState.since;
-    const cond = (type: string, status: string, why: string) => ({ type, status, reason: why, message: type === 'Ready' ? message : why, lastHeartbeatTime: t, lastTransitionTime: since });
+    this.readySince ??= t;
+    const message = 'the e2e pod runner (test/e2e/support/pod-runner.ts) runs pods of this node as local processes';
+    const cond = (type: string, status: string, why: string) => ({ type, status, reason: why, message: type === 'Ready' ? message : why, lastHeartbeatTime: t, lastTransitionTime: this.readySince });
     // A merge patch replaces the conditions list: each beat writes all of them.
     await this.client.mergePatch(NODES, undefined, this.node, {
       status: {
         conditions: [
-          cond('Ready', ready ? 'True' : 'False', reason),
+          cond('Ready', 'True', 'KubeletReady'),
           cond('MemoryPressure', 'False', 'KubeletHasSufficientMemory'),
           cond('DiskPressure', 'False', 'KubeletHasNoDiskPressure'),
           cond('PIDPressure', 'False', 'KubeletHasSufficientPID'),
