@@ -415,4 +415,22 @@ describe('operator loop on the local cluster (pods run as local processes)', { s
       assert.equal(mv.status?.stage, 'Candidate');
     }
   });
+
+  test('a TrainingRun over a missing object fails with the trainer\'s own words in its condition', async () => {
+    const run = trainingRun('eta-missing-data');
+    run.spec.dataset = { uri: dataUri('no-such-file.csv') };
+    run.spec.backoffLimit = 0;
+    await c.create(TRAININGRUNS, ns, run);
+    const done = await waitUntil('TrainingRun eta-missing-data to finish', async () => {
+      const r = await c.get<TR>(TRAININGRUNS, ns, 'eta-missing-data');
+      return r.status?.phase === 'Succeeded' || r.status?.phase === 'Failed' ? r : undefined;
+    });
+    assert.equal(done.status?.phase, 'Failed');
+    const why = cond(done, 'Succeeded');
+    assert.equal(why?.status, 'False');
+    assert.match(why?.reason ?? '', /^(BackoffLimitExceeded|JobFailed)$/);
+    // The pod's log tail (FallbackToLogsOnError) names the object that could not be read.
+    assert.match(why?.message ?? '', /no-such-file\.csv/, why?.message);
+    assert.equal(await c.getOrUndefined(MODELVERSIONS, ns, 'eta-missing-data'), undefined);
+  });
 });
