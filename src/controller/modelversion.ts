@@ -64,7 +64,9 @@ const serving = (m: ModelVersion) => m.status?.stage === 'Production';
 /** The version that should be (or stay) behind the model's Deployment, if any. */
 export function rolloutTarget(all: ModelVersion[]): ModelVersion | undefined {
   const wanted = all.filter((m) => m.spec.stage === 'Production' && isValid(m) && !m.metadata.deletionTimestamp);
-  const fresh = wanted.filter((m) => !serving(m)).sort((a, b) => b.spec.version - a.spec.version);
+  // Ties broken by name: every pass must name the same target, or two versions take turns
+  // rewriting the Deployment forever (seen with duplicate version numbers in the operator bench).
+  const fresh = wanted.filter((m) => !serving(m)).sort((a, b) => b.spec.version - a.spec.version || String(a.metadata.name).localeCompare(String(b.metadata.name)));
   return fresh[0] ?? wanted.find(serving);
 }
 
@@ -197,6 +199,14 @@ export function decideModelVersion(o: ModelVersionObserved): Decision<ModelVersi
     const prior = getCondition(status.conditions, 'Promoted');
     // Decided already for this generation (editing spec.promotion asks again).
     if (prior && ['NotBetter', 'DifferentHoldout', 'NoMetric'].includes(prior.reason) && prior.observedGeneration === gen) return { actions, status };
+    // A sibling already on its way to Production is the champion to beat: compare with it once
+    // it serves. Without this, a burst of candidates validated before the first rollout ends
+    // all promote themselves as "first version" (seen in the operator bench).
+    const inFlight = o.siblings.find((m) => m.spec.stage === 'Production' && isValid(m) && !serving(m) && !m.metadata.deletionTimestamp);
+    if (inFlight) {
+      cond('Promoted', 'Unknown', 'ChampionPending', `auto policy: ${inFlight.metadata.name} is being promoted; this version is compared with it once it serves`);
+      return { actions, status };
+    }
     const metric = promo.metric ?? 'mae';
     const minImp = promo.minImprovement ?? 0.01;
     if (!champion) {
@@ -321,20 +331,47 @@ export class ModelVersionReconciler implements Reconciler {
     private readonly registry?: RegistryLink,
   ) {}
 
+  /**
+   * spec.stage values this process wrote that the cache may not show yet (namespace/name →
+   * stage). Workers decide concurrently from the cache: without this, two candidates validated
+   * at the same moment both see no promotion in flight and both promote themselves.
+   */
+  private readonly stageWrites = new Map<string, Stage>();
+
+  /** The model's other versions, with our own not-yet-observed spec.stage writes applied. */
+  private siblingsOf(namespace: string, mv: ModelVersion & KubeObject): ModelVersion[] {
+    return this.versions.list(namespace).filter((m) => m.spec.model === mv.spec.model && m.metadata.name !== mv.metadata.name).map((m) => {
+      const k = `${namespace}/${m.metadata.name}`;
+      const wrote = this.stageWrites.get(k);
+      if (!wrote) return m;
+      if (m.spec.stage === wrote) {
+        this.stageWrites.delete(k); // the cache caught up
+        return m;
+      }
+      return { ...m, spec: { ...m.spec, stage: wrote } };
+    });
+  }
+
   async reconcile(key: string): Promise<ReconcileResult | void> {
     const mv = this.versions.getByKey(key);
     if (!mv) return;
     const { namespace } = splitKey(key);
-    const siblings = this.versions.list(namespace).filter((m) => m.spec.model === mv.spec.model && m.metadata.name !== mv.metadata.name);
     const name = predictorName(mv.spec.model);
+    // Synchronous from reading the cache to recording our stage writes (no await in between).
     const observe = (validation?: Validation) => decideModelVersion({
-      mv, siblings, validation, deployment: this.deployments.get(namespace, name), service: this.services.get(namespace, name), config: this.config, now: isoNow(),
+      mv, siblings: this.siblingsOf(namespace, mv), validation, deployment: this.deployments.get(namespace, name), service: this.services.get(namespace, name), config: this.config, now: isoNow(),
     });
     let d = observe();
     if (d.actions.some((a) => a.type === 'validate')) d = observe(await this.check(mv));
+    for (const a of d.actions) if (a.type === 'setStage') this.stageWrites.set(`${namespace}/${a.name}`, a.stage);
     for (const a of d.actions) {
       if (a.type === 'setStage') {
-        await this.client.mergePatch(MODELVERSIONS, namespace, a.name, { spec: { stage: a.stage } });
+        try {
+          await this.client.mergePatch(MODELVERSIONS, namespace, a.name, { spec: { stage: a.stage } });
+        } catch (e) {
+          this.stageWrites.delete(`${namespace}/${a.name}`);
+          throw e;
+        }
         this.log(`ModelVersion ${namespace}/${a.name}: spec.stage → ${a.stage} (${a.reason})`);
       } else if (a.type === 'createService') {
         await this.client.create(GVRS.services, namespace, a.service).catch((e: unknown) => { if (!isAlreadyExists(e)) throw e; });

@@ -336,6 +336,13 @@ export class TrainingRunReconciler implements Reconciler {
     private readonly registry?: RegistryLink,
   ) {}
 
+  /**
+   * Highest version number this process handed out per namespace/model. The cache lags behind
+   * our own creates, so with several workers two runs of one model finishing together got the
+   * same number (seen in the operator bench); a number is taken here before the create's await.
+   */
+  private readonly numbered = new Map<string, number>();
+
   async reconcile(key: string): Promise<ReconcileResult | void> {
     const run = this.runs.getByKey(key);
     if (!run) return; // deleted: owner references clean up the Job
@@ -344,7 +351,8 @@ export class TrainingRunReconciler implements Reconciler {
     const job = this.jobs.get(namespace, jobName);
     const pods = this.pods.list(namespace).filter((p) => p.metadata?.labels?.['job-name'] === jobName || p.metadata?.labels?.['batch.kubernetes.io/job-name'] === jobName);
     let mv = this.versions.get(namespace, run.metadata.name!);
-    let latestVersion = Math.max(0, ...this.versions.list(namespace).filter((v) => v.spec.model === run.spec.model).map((v) => v.spec.version));
+    const modelKey = `${namespace}/${run.spec.model}`;
+    let latestVersion = Math.max(this.numbered.get(modelKey) ?? 0, ...this.versions.list(namespace).filter((v) => v.spec.model === run.spec.model).map((v) => v.spec.version));
     let d = decideTrainingRun({ run, job, pods, modelVersion: mv, latestVersion, config: this.config, now: isoNow() });
     const reg = d.actions.find((a) => a.type === 'createModelVersion');
     if (reg && this.registry) {
@@ -357,6 +365,8 @@ export class TrainingRunReconciler implements Reconciler {
       latestVersion = n - 1;
       d = decideTrainingRun({ run, job, pods, modelVersion: mv, latestVersion, config: this.config, now: isoNow() });
     }
+    const numbering = d.actions.find((a) => a.type === 'createModelVersion');
+    if (numbering) this.numbered.set(modelKey, Math.max(this.numbered.get(modelKey) ?? 0, numbering.modelVersion.spec.version));
     for (const a of d.actions) {
       if (a.type === 'createJob') {
         try {

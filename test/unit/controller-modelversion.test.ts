@@ -48,6 +48,10 @@ const cases: Case[] = [
   { name: 'auto: metric missing → NoMetric', o: obs({ mv: mv('v2', 2, { holdout: 'h' }), siblings: [champ] }), actions: [], reason: 'NoMetric' },
   { name: 'auto: evaluated once; not re-evaluated later', o: obs({ mv: mv('v2', 2, { mae: 100, holdout: 'h', status: { conditions: [...validated, { type: 'Promoted', status: 'False', reason: 'NotBetter', message: 'x', lastTransitionTime: NOW, observedGeneration: 1 }] } }), siblings: [champ] }), actions: [] },
   { name: 'auto: a spec change (new generation) re-evaluates', o: obs({ mv: { ...mv('v2', 2, { mae: 100, holdout: 'h', status: { conditions: [...validated, { type: 'Promoted', status: 'False', reason: 'NotBetter', message: 'x', lastTransitionTime: NOW, observedGeneration: 1 }] } }), metadata: { name: 'v2', namespace: 'ns', generation: 2 } }, siblings: [champ] }), actions: ['setStage'] },
+  { name: 'auto: no champion yet but another version is being promoted → waits to be compared with it (no self-promotion)', o: obs({ mv: mv('v3', 3, { mae: 500, holdout: 'h' }), siblings: [mv('v2', 2, { stage: 'Production', mae: 600, holdout: 'h' })] }), actions: [], reason: 'ChampionPending', phase: 'Validated',
+    check: (d) => assert.match(promoted(d)!.message, /v2 is being promoted/) },
+  { name: 'auto: a promotion in flight beside the serving champion → waits for the newer champion', o: obs({ mv: mv('v3', 3, { mae: 500, holdout: 'h' }), siblings: [champ, mv('v2', 2, { stage: 'Production', mae: 550, holdout: 'h' })] }), actions: [], reason: 'ChampionPending' },
+  { name: 'auto: an unvalidated sibling asking for Production is not a champion → first version promotes itself', o: obs({ mv: mv('v3', 3, { mae: 500, holdout: 'h' }), siblings: [mv('v2', 2, { stage: 'Production', valid: false })] }), actions: ['setStage'], reason: 'Promoting' },
   { name: 'manual policy: waits for a person', o: obs({ mv: mv('v2', 2, { mae: 1, holdout: 'h', policy: 'manual' }), siblings: [champ] }), actions: [], reason: 'AwaitingManualPromotion' },
   { name: 'spec.stage Production, no Deployment: creates it (and the Service)', o: obs({ mv: mv('v2', 2, { stage: 'Production' }), service: undefined }), actions: ['createService', 'applyDeployment'], phase: 'Promoting', reason: 'RollingOut' },
   { name: 'Deployment serves the old version: rolls it', o: obs({ mv: mv('v2', 2, { stage: 'Production' }), siblings: [champ], deployment: dep('v1', true) }), actions: ['applyDeployment'], reason: 'RollingOut',
@@ -85,6 +89,13 @@ test('decideModelVersion: steady state is a fixed point (status unchanged, no ac
   const d2 = decideModelVersion({ ...o, mv: { ...o.mv, status: d1.status } });
   assert.deepEqual(d2.actions, []);
   assert.deepEqual(d2.status, d1.status);
+});
+
+test('rolloutTarget names the same target whatever the order, even for equal version numbers', () => {
+  const a = mv('run-a', 4, { stage: 'Production' });
+  const b = mv('run-b', 4, { stage: 'Production' });
+  assert.equal(rolloutTarget([a, b, champ])?.metadata.name, 'run-a');
+  assert.equal(rolloutTarget([b, champ, a])?.metadata.name, 'run-a');
 });
 
 test('rolloutTarget ignores invalid versions', () => {
