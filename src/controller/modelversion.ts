@@ -202,7 +202,9 @@ export function decideModelVersion(o: ModelVersionObserved): Decision<ModelVersi
     // A sibling already on its way to Production is the champion to beat: compare with it once
     // it serves. Without this, a burst of candidates validated before the first rollout ends
     // all promote themselves as "first version" (seen in the operator bench).
-    const inFlight = o.siblings.find((m) => m.spec.stage === 'Production' && isValid(m) && !serving(m) && !m.metadata.deletionTimestamp);
+    // Not yet validated counts (our cache may show its spec.stage before its status): only a
+    // version known to be invalid never becomes champion.
+    const inFlight = o.siblings.find((m) => m.spec.stage === 'Production' && !serving(m) && !m.metadata.deletionTimestamp && getCondition(m.status?.conditions, 'Validated')?.status !== 'False');
     if (inFlight) {
       cond('Promoted', 'Unknown', 'ChampionPending', `auto policy: ${inFlight.metadata.name} is being promoted; this version is compared with it once it serves`);
       return { actions, status };
