@@ -10,12 +10,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { appendFileSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir, userInfo } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { ThrowawayPostgres } from '../support/throwaway-postgres.js';
 import { migrate, openDatabase, PredictionLogWriter } from '../../src/registry/index.js';
 import { SAMPLE_CSV, SAMPLE_MISSING } from '../unit/server-fixtures.js';
 
@@ -27,71 +27,13 @@ const PASSWORD = 'drift-outage-secret-pw';
 const LOGGED = 1200;
 const NUMERIC_FIELDS = new Set(['market_id', 'store_id', 'order_protocol', 'total_items', 'subtotal', 'num_distinct_items', 'min_item_price', 'max_item_price', 'total_onshift_dashers', 'total_busy_dashers', 'total_outstanding_orders', 'estimated_order_place_duration', 'estimated_store_to_consumer_driving_duration']);
 
-/** The runuser prefix and the binaries folder, read from ETAOPS_TEST_PG_CTL. */
-function pgTools(): { runAs: string[]; bin: string } {
-  const words = (PG_CTL as string).split(' ');
-  const at = words.findIndex((w) => w.endsWith('/pg_ctl'));
-  return { runAs: words.slice(0, at), bin: path.dirname(words[at]) };
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-/** A throwaway Postgres cluster in a temp folder: init, start, stop, remove. */
-class ThrowawayPostgres {
-  readonly dir = mkdtempSync(path.join(tmpdir(), 'etaops-pg-drift-'));
-  readonly data = path.join(this.dir, 'data');
-  port = 0;
-  private readonly tools = pgTools();
-
-  private run(tool: string, args: string[]): void {
-    const [cmd, ...pre] = [...this.tools.runAs, path.join(this.tools.bin, tool)];
-    execFileSync(cmd, [...pre, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: '/' });
-  }
-
-  async init(): Promise<void> {
-    if (userInfo().uid === 0) {
-      const pgUser = execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim();
-      const pgGroup = execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim();
-      chownSync(this.dir, Number(pgUser), Number(pgGroup));
-    }
-    this.port = await freePort();
-    this.run('initdb', ['-D', this.data, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C']);
-    const conf = `\nlisten_addresses = '127.0.0.1'\nport = ${this.port}\nunix_socket_directories = '${this.dir}'\nfsync = off\n`;
-    appendFileSync(path.join(this.data, 'postgresql.conf'), conf);
-    this.start();
-  }
-
-  start(): void {
-    this.run('pg_ctl', ['-D', this.data, '-w', '-t', '60', '-l', path.join(this.dir, 'postgres.log'), 'start']);
-  }
-
-  stop(): void {
-    this.run('pg_ctl', ['-D', this.data, '-w', '-t', '60', 'stop', '-m', 'fast']);
-  }
-
-  url(db: string, password = PASSWORD): string {
-    return `postgres://postgres:${password}@127.0.0.1:${this.port}/${db}`;
-  }
-
-  remove(): void {
-    try { this.stop(); } catch { /* already stopped */ }
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
 describe('etaops drift --from-log while Postgres stops and restarts', { skip }, () => {
   let cluster: ThrowawayPostgres;
   let reference: string;
   let work: string;
 
   before(async () => {
-    cluster = new ThrowawayPostgres();
+    cluster = new ThrowawayPostgres(PG_CTL!, PASSWORD);
     await cluster.init();
     const admin = new pg.Client({ connectionString: cluster.url('postgres') });
     await admin.connect();

@@ -8,12 +8,16 @@ import { withOutputDir } from '../artifact-dirs.js';
 import { writeResultFile } from '../result-file.js';
 
 const usage = `Usage: etaops train --data URI --model-dir DIR [flags]
+       etaops train --query SQL --model-dir DIR [flags]
 
 Trains the delivery-time model and writes DIR/model.onnx and DIR/model.json (feature spec,
 params, holdout metrics by market, data fingerprint, row counts and defects, training profile).
 
 Flags:
   --data URI          training data: a path, file://, https:// or s3:// DoorDash CSV (plain or .gz)
+  --query SQL         or a Postgres SELECT returning the DoorDash columns by name; the connection
+                      URL comes from $ETAOPS_DATA_PG_URL or $DATABASE_URL (a TrainingRun's
+                      dataset.secretRef), never from a flag
   --model-dir DIR     where to write the model: a path, file:// or s3://bucket/prefix
   --params JSON       GBDT parameter overrides, e.g. '{"numTrees":300,"learningRate":0.1}'
   --config FILE       the same overrides from a JSON or YAML file: either the parameters
@@ -96,6 +100,7 @@ const command: Command = {
   async run(argv) {
     const { values } = parseFlags('train', argv, {
       data: { type: 'string' },
+      query: { type: 'string' },
       'model-dir': { type: 'string' },
       params: { type: 'string' },
       config: { type: 'string' },
@@ -105,7 +110,15 @@ const command: Command = {
       json: { type: 'boolean' },
       quiet: { type: 'boolean' },
     });
-    const data = required('train', values, 'data');
+    if ((values.data === undefined) === (values.query === undefined)) {
+      throw new UsageError('etaops train: give exactly one of --data URI or --query SQL', "see 'etaops train --help'");
+    }
+    let dataQuery: { url: string; sql: string } | undefined;
+    if (values.query !== undefined) {
+      const url = process.env.ETAOPS_DATA_PG_URL || process.env.DATABASE_URL;
+      if (!url) throw new UsageError('etaops train: --query needs the Postgres URL in $ETAOPS_DATA_PG_URL or $DATABASE_URL');
+      dataQuery = { url, sql: values.query };
+    }
     const modelDir = required('train', values, 'model-dir');
     const config = await loadConfig(values);
     const split = values.split ?? config.split;
@@ -121,7 +134,8 @@ const command: Command = {
     try {
       // An s3:// model directory is written locally first and uploaded once complete.
       const { result } = await withOutputDir(modelDir, (dir) => trainModel({
-        dataUri: data,
+        dataUri: values.data,
+        dataQuery,
         modelDir: dir,
         params: config.params,
         modelName: values.name ?? config.modelName,

@@ -34,6 +34,9 @@ export async function readDatasetFromQuery(pgUrlOrClient: string | PgQueryable, 
   if (typeof pgUrlOrClient === 'string') {
     const { default: driver } = await import('pg'); // loaded only when a query source is used
     owned = new driver.Client({ connectionString: pgUrlOrClient });
+    // A connection that breaks is also an 'error' event, which would end the process unheard;
+    // the query in flight rejects with the same error and is reported from there.
+    owned.on('error', () => undefined);
     try {
       await owned.connect();
     } catch (err) {
@@ -67,7 +70,13 @@ async function readWithCursor(client: PgQueryable, statement: string, source: st
     let ends = new Int32Array(32);
     let rowNumber = 0;
     for (;;) {
-      const res = await client.query<unknown[]>({ text: `FETCH ${fetchRows} FROM ${CURSOR}`, rowMode: 'array', types: textTypes });
+      let res: pg.QueryResult<unknown[]>;
+      try {
+        res = await client.query<unknown[]>({ text: `FETCH ${fetchRows} FROM ${CURSOR}`, rowMode: 'array', types: textTypes });
+      } catch (err) {
+        // A server that stops or a connection that breaks mid-read: nothing partial is returned.
+        throw new DataError(`${source}: reading failed after row ${rowNumber}: ${(err as Error).message}`, 'the data was not read whole; check that the server is up and run again');
+      }
       if (!builder.hasHeader) builder.setHeader(res.fields.map((f) => f.name), 0);
       for (const row of res.rows) {
         rowNumber++;

@@ -72,6 +72,8 @@ export const MIN_TRAINING_ROWS = 20;
 export interface TrainOptions {
   /** Path, file://, https:// or s3:// URI of a DoorDash CSV (plain or gzip). */
   dataUri?: string;
+  /** Or a Postgres query returning the DoorDash columns by name (read through a cursor). */
+  dataQuery?: { url: string; sql: string };
   /** Or a Dataset already in memory (its report, if known, goes into model.json). */
   dataset?: Dataset;
   report?: DefectReport;
@@ -177,7 +179,12 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
 
 async function loadData(opts: TrainOptions): Promise<{ dataset: Dataset; report?: DefectReport; source: string }> {
   if (opts.dataset) return { dataset: opts.dataset, report: opts.report, source: opts.report?.source ?? '(in-memory dataset)' };
-  if (!opts.dataUri) throw new TrainingError('trainModel: give dataUri or dataset');
+  if (opts.dataQuery) {
+    const { readDatasetFromQuery } = await import('../dataset/query.js'); // pg only when used
+    const { dataset, report } = await readDatasetFromQuery(opts.dataQuery.url, opts.dataQuery.sql, { maxDurationSeconds: opts.maxDurationSeconds });
+    return { dataset, report, source: report.source };
+  }
+  if (!opts.dataUri) throw new TrainingError('trainModel: give dataUri, dataQuery or dataset');
   const { dataset, report } = await readDataset(opts.dataUri, { maxDurationSeconds: opts.maxDurationSeconds });
   return { dataset, report, source: report.source };
 }
