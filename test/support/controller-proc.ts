@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseProm, type Sample } from './prom.js';
+import { parseProm, type Sample } from './prom-text.js';
 
 export interface ControllerProc {
   pid: number;

@@ -1,5 +1,5 @@
 /**
- * The bench's own fake node and its own kwok process.
+ * A fake node of its own with its own kwok process (the operator bench, the controller crash test).
  *
  * The controller reads a run's result from the pod's termination message, which a real kubelet
  * copies from /dev/termination-log. kwok's default pod-complete stage (hack/kwok/stages.yaml)
@@ -17,7 +17,7 @@ import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
-import type { GVR, KubeClient, KubeObject } from '../../../src/controller/runtime/kube.js';
+import type { GVR, KubeClient, KubeObject } from '../../src/controller/runtime/kube.js';
 
 export const BENCH_NODE_LABEL = 'etaops.io/bench-node';
 const KWOK_ANNOTATION = 'etaops.io/bench-kwok';
@@ -38,7 +38,7 @@ export function benchStages(defaultStages: string, r: BenchResult): string {
   const tpl = complete.spec.next.statusTemplate;
   const loopHead = '{{ $origin := index $root.status.containerStatuses $index }}';
   const reasonLine = '      reason: Completed\n';
-  if (!tpl.includes(loopHead) || !tpl.includes(reasonLine)) throw new Error('pod-complete template changed: update test/bench/operator/kwok.ts');
+  if (!tpl.includes(loopHead) || !tpl.includes(reasonLine)) throw new Error('pod-complete template changed: update test/support/kwok-node.ts');
   const json = JSON.stringify({ artifact: { uri: `${r.artifactRoot}/%s`, sha256: r.sha256 }, metrics: r.metrics, dataFingerprint: 'etaops-bench' });
   const goString = JSON.stringify(json); // a Go interpreted string literal has JSON's escapes
   complete.spec.next.statusTemplate = tpl

@@ -16,7 +16,7 @@
  *   3. rest    a fresh controller over ~R objects (R/2 runs, each with its ModelVersion; their
  *              Jobs and pods too), then a quiet window: reconciles and API requests per minute
  *              (no hot loops means ~0 reconciles), RSS and heap slopes (no leak means ~0).
- * How kwok writes the trainer's result: see kwok.ts (the bench's own node and kwok).
+ * How kwok writes the trainer's result: see test/support/kwok-node.ts (the bench's own node and kwok).
  *
  * Flags: --runs N (200), --models M (10: runs are spread over M models), --concurrency C (20
  * creates in flight), --workers W (4, the controller's default), --rest-objects R (1000; 0
@@ -40,9 +40,9 @@ import { GVRS, KubeClient, type KubeObject } from '../../../src/controller/runti
 import { loadKubeConfigFile } from '../../../src/controller/runtime/kubeconfig.js';
 import { buildJob, LABEL_RUN, MODELVERSIONS, TRAININGRUNS } from '../../../src/controller/trainingrun.js';
 import { ensureNamespace, installCRDs, tinyOnnx } from '../../integration/controller-helpers.js';
-import { startController, type ControllerProc } from './controller-proc.js';
-import { startBenchNode, type BenchNode } from './kwok.js';
-import { deltaBy, histogramQuantile, slope, sum, type Sample } from './prom.js';
+import { startController, type ControllerProc } from '../../support/controller-proc.js';
+import { startBenchNode, type BenchNode } from '../../support/kwok-node.js';
+import { deltaBy, histogramQuantile, slope, sum, type Sample } from '../../support/prom-text.js';
 
 const ROOT = path.resolve(fileURLToPath(new URL('../../../../', import.meta.url)));
 const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
