@@ -35,6 +35,7 @@ test: build
 	hack/ensure-chromium.sh
 	hack/ensure-packaging-tools.sh
 	hack/ensure-prometheus.sh
+	hack/build-binaries.sh helm
 	hack/with-test-env.sh $(NODE_TEST) $(ALL_TESTS)
 
 demo: build
