@@ -23,6 +23,7 @@ import { GVRS, isAlreadyExists, splitKey, type GVR, type KubeClient, type KubeOb
 import type { ControllerMetrics } from './runtime/metrics.js';
 import { LABEL_MANAGED_BY, LABEL_MODEL, RESULT_FILE, TRAININGRUNS, type Decision } from './trainingrun.js';
 import { restrictedContainerFields, restrictedPodFields } from './pod-security.js';
+import { crashPoint } from './runtime/crash-points.js';
 
 export const DRIFTCHECKS: GVR = { group: 'etaops.io', version: 'v1alpha1', plural: 'driftchecks' };
 export const LABEL_CHECK = 'etaops.io/drift-check';
@@ -317,6 +318,7 @@ export class DriftCheckReconciler implements Reconciler {
       try {
         await this.client.create(gvr, namespace, obj);
         this.log(`DriftCheck ${key}: created ${a.type === 'createJob' ? 'Job' : 'TrainingRun'} ${obj.metadata!.name}`);
+        crashPoint(a.type === 'createJob' ? 'DriftCheck/createJob' : 'DriftCheck/createTrainingRun');
       } catch (e) {
         if (!isAlreadyExists(e)) throw e;
       }
@@ -330,6 +332,7 @@ export class DriftCheckReconciler implements Reconciler {
     }
     if (!jsonEqual(d.status, dc.status ?? {})) {
       await this.client.replaceStatus(DRIFTCHECKS, namespace, dc.metadata.name!, { ...dc, status: d.status });
+      crashPoint('DriftCheck/status');
     }
     return d.requeueAfterMs !== undefined ? { requeueAfterMs: d.requeueAfterMs } : undefined;
   }

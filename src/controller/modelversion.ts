@@ -31,6 +31,7 @@ import { checkOnnxAgainstSpec } from './onnx-inputs.js';
 import type { RegistryLink } from './registry-sync.js';
 import { LABEL_MANAGED_BY, LABEL_MODEL, MODELVERSIONS, type Decision } from './trainingrun.js';
 import { restrictedContainerFields, restrictedPodFields } from './pod-security.js';
+import { crashPoint } from './runtime/crash-points.js';
 
 export const ANNOTATION_VERSION = 'etaops.io/model-version';
 export const PREDICTOR_PORT = 9696;
@@ -375,8 +376,10 @@ export class ModelVersionReconciler implements Reconciler {
           throw e;
         }
         this.log(`ModelVersion ${namespace}/${a.name}: spec.stage → ${a.stage} (${a.reason})`);
+        crashPoint('ModelVersion/setStage');
       } else if (a.type === 'createService') {
         await this.client.create(GVRS.services, namespace, a.service).catch((e: unknown) => { if (!isAlreadyExists(e)) throw e; });
+        crashPoint('ModelVersion/createService');
       } else if (a.type === 'applyDeployment') {
         const cur = this.deployments.get(namespace, a.deployment.metadata!.name!);
         if (!cur) {
@@ -390,6 +393,7 @@ export class ModelVersionReconciler implements Reconciler {
           });
         }
         this.log(`ModelVersion ${key}: rolling ${a.deployment.metadata!.name}`);
+        crashPoint('ModelVersion/applyDeployment');
       }
     }
     // Record a stage change in the registry before the status that reports it (a crash in
@@ -397,9 +401,11 @@ export class ModelVersionReconciler implements Reconciler {
     if (this.registry && d.status.stage && d.status.stage !== (mv.status?.stage ?? 'Candidate')) {
       const h = d.status.history?.at(-1);
       await this.registry.transition(mv.spec.model, mv.spec.version, d.status.stage, `${key}: ${h?.reason ?? d.status.stage}${h?.message ? ` (${h.message})` : ''}`);
+      crashPoint('ModelVersion/registryTransition');
     }
     if (!jsonEqual(d.status, mv.status ?? {})) {
       await this.client.replaceStatus(MODELVERSIONS, namespace, mv.metadata.name!, { ...mv, status: d.status });
+      crashPoint('ModelVersion/status');
     }
     return d.requeueAfterMs !== undefined ? { requeueAfterMs: d.requeueAfterMs } : undefined;
   }

@@ -26,6 +26,7 @@ import type { Informer } from './runtime/informer.js';
 import type { RegistryLink } from './registry-sync.js';
 import { GVRS, isAlreadyExists, splitKey, type GVR, type KubeClient, type KubeObject } from './runtime/kube.js';
 import { restrictedContainerFields, restrictedPodFields } from './pod-security.js';
+import { crashPoint } from './runtime/crash-points.js';
 
 export const TRAININGRUNS: GVR = { group: 'etaops.io', version: 'v1alpha1', plural: 'trainingruns' };
 export const MODELVERSIONS: GVR = { group: 'etaops.io', version: 'v1alpha1', plural: 'modelversions' };
@@ -141,7 +142,7 @@ export function buildJob(run: TrainingRun, cfg: ControllerConfig, image: string,
     '--name', spec.model, '--split', split.strategy ?? 'time', '--holdout', String(split.holdoutFraction ?? 0.2),
     '--params', JSON.stringify({ ...(trainer.params ?? {}), loss: trainer.loss ?? 'l2' })];
   if (spec.dataset.uri) args.push('--data', spec.dataset.uri);
-  else args.push('--query', spec.dataset.query!); // not yet supported by `etaops train`
+  else args.push('--query', spec.dataset.query!); // the URL comes from the secretRef as DATABASE_URL
   const env: V1EnvVar[] = [
     { name: 'ETAOPS_RESULT_FILE', value: RESULT_FILE },
     { name: 'ETAOPS_MODEL', value: spec.model },
@@ -363,6 +364,7 @@ export class TrainingRunReconciler implements Reconciler {
         trainingRun: key, datasetFingerprint: s.lineage?.datasetFingerprint, image: s.lineage?.image,
       });
       latestVersion = n - 1;
+      crashPoint('TrainingRun/registryRegister');
       d = decideTrainingRun({ run, job, pods, modelVersion: mv, latestVersion, config: this.config, now: isoNow() });
     }
     const numbering = d.actions.find((a) => a.type === 'createModelVersion');
@@ -372,6 +374,7 @@ export class TrainingRunReconciler implements Reconciler {
         try {
           await this.client.create(GVRS.jobs, namespace, a.job);
           this.log(`TrainingRun ${key}: created Job ${a.job.metadata!.name}`);
+          crashPoint('TrainingRun/createJob');
         } catch (e) {
           if (!isAlreadyExists(e)) throw e;
           // Our cache was behind; the next event brings the Job in.
@@ -380,6 +383,7 @@ export class TrainingRunReconciler implements Reconciler {
         try {
           mv = await this.client.create<ModelVersion & KubeObject>(MODELVERSIONS, namespace, a.modelVersion);
           this.log(`TrainingRun ${key}: created ModelVersion ${a.modelVersion.metadata.name} v${a.modelVersion.spec.version}`);
+          crashPoint('TrainingRun/createModelVersion');
         } catch (e) {
           if (!isAlreadyExists(e)) throw e;
           // Created by an earlier pass (e.g. before a restart): decide again with it.
@@ -392,6 +396,7 @@ export class TrainingRunReconciler implements Reconciler {
     if (!jsonEqual(d.status, run.status ?? {})) {
       // PUT with the observed resourceVersion: a concurrent change means a 409 and a retry.
       await this.client.replaceStatus(TRAININGRUNS, namespace, run.metadata.name!, { ...run, status: d.status });
+      crashPoint('TrainingRun/status');
     }
     return d.requeueAfterMs !== undefined ? { requeueAfterMs: d.requeueAfterMs } : undefined;
   }

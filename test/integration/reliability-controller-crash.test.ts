@@ -1,0 +1,225 @@
+/**
+ * The controller killed at every step of the TrainingRun → ModelVersion → promotion flow.
+ *
+ * The real `etaops controller` process runs with ETAOPS_CRASH_AT=* (src/controller/runtime/
+ * crash-points.ts): it SIGKILLs itself right after its first write to the API server or the
+ * registry, before the write that would report it. The test restarts it, again and again, so
+ * that every process makes exactly one write and dies; the flow must still reach its end with
+ * nothing duplicated:
+ *
+ *   run-1 (auto) → Job → ModelVersion v1 → validated → first version promoted → predictor
+ *   Deployment + Service → Serving;   run-2 (manual) → v2 → a person sets spec.stage
+ *   Production → the Deployment rolls to v2 → v1 Archived.
+ *
+ * Everything is real except the kubelet: Job and predictor pods land on a node of the test's
+ * own kwok (test/support/kwok-node.ts), which completes Job pods with the result a trainer
+ * writes, pointing at real model directories the test wrote. With ETAOPS_TEST_PG_URL the
+ * controller also numbers versions and records stage changes in a real Postgres registry.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import type { V1Deployment } from '@kubernetes/client-node';
+import pg from 'pg';
+import type { ModelVersion, TrainingRun } from '../../src/api/index.js';
+import { getCondition } from '../../src/controller/conditions.js';
+import { ANNOTATION_VERSION } from '../../src/controller/modelversion.js';
+import { CRASH_POINTS } from '../../src/controller/runtime/crash-points.js';
+import { GVRS, type KubeClient, type KubeObject } from '../../src/controller/runtime/kube.js';
+import { MODELVERSIONS, TRAININGRUNS } from '../../src/controller/trainingrun.js';
+import { Registry } from '../../src/registry/index.js';
+import { startBenchNode, type BenchNode } from '../support/kwok-node.js';
+import { deleteNamespace, ensureNamespace, installCRDs, KUBECONFIG, SKIP, testClient, tinyOnnx, uniqueNamespace } from './controller-helpers.js';
+
+const ROOT = path.resolve(fileURLToPath(new URL('../../../', import.meta.url)));
+const CLI = path.join(ROOT, 'dist/src/cli/main.js');
+const CACHE = process.env.ETAOPS_CACHE ?? path.join(homedir(), '.cache', 'etaops');
+const KWOK = path.join(CACHE, 'bin', 'kwok');
+const PG_URL = process.env.ETAOPS_TEST_PG_URL;
+const MODEL = 'eta';
+const MAX_RESTARTS = 80;
+
+type MV = ModelVersion & KubeObject;
+type Run = TrainingRun & KubeObject;
+
+const FEATURES = ['a', 'b', 'c'];
+const ONNX = tinyOnnx(FEATURES.length);
+const SHA = createHash('sha256').update(ONNX).digest('hex');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface ControllerRun {
+  child: ChildProcess;
+  log: { text: string };
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+describe('controller killed after every write of the training and promotion flow', { skip: SKIP || (existsSync(KWOK) ? false : `${KWOK} is not built (hack/build-binaries.sh kwok)`), timeout: 600_000 }, () => {
+  const ns = uniqueNamespace('etaops-crash');
+  const id = randomBytes(3).toString('hex');
+  let c: KubeClient;
+  let node: BenchNode | undefined;
+  let work: string;
+  let dbName: string | undefined;
+  let dbUrl: string | undefined;
+  const running: ControllerRun[] = [];
+
+  before(async () => {
+    c = testClient();
+    await installCRDs(c);
+    await ensureNamespace(c, ns);
+    work = mkdtempSync(path.join(tmpdir(), 'etaops-crash-'));
+    const models = path.join(work, 'models');
+    for (const run of ['run-1', 'run-2']) {
+      const dir = path.join(models, ns, run);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(path.join(dir, 'model.onnx'), ONNX);
+      writeFileSync(path.join(dir, 'model.json'), JSON.stringify({ featureSpec: { names: FEATURES }, onnx: { inputName: 'features' } }));
+    }
+    node = await startBenchNode(c, {
+      id: `crash-${id}`, kwokBin: KWOK, kubeconfig: KUBECONFIG!, hackStages: path.join(ROOT, 'hack/kwok/stages.yaml'),
+      result: { artifactRoot: `file://${models}`, sha256: SHA, metrics: { mae: 600, rmse: 900 } }, workDir: work, log: (m) => process.stderr.write(`# ${m}\n`),
+    });
+    if (PG_URL) {
+      dbName = `etaops_crash_${id}`;
+      const admin = new pg.Client({ connectionString: PG_URL });
+      await admin.connect();
+      await admin.query(`CREATE DATABASE ${dbName}`);
+      await admin.end();
+      const u = new URL(PG_URL);
+      u.pathname = `/${dbName}`;
+      dbUrl = u.toString();
+    }
+  });
+
+  after(async () => {
+    for (const r of running) if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL');
+    await node?.stop();
+    await deleteNamespace(c, ns);
+    c.close();
+    if (dbName) {
+      const admin = new pg.Client({ connectionString: PG_URL });
+      await admin.connect();
+      await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+      await admin.end();
+    }
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  function startController(crash: boolean): ControllerRun {
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ETAOPS_IMAGE: 'etaops:test',
+      ETAOPS_ARTIFACT_ROOT: 'file:///nonexistent/etaops', // the Job's flag; kwok reports the real directories
+      ETAOPS_JOB_NODE_SELECTOR: Object.entries(node!.nodeSelector).map(([k, v]) => `${k}=${v}`).join(','),
+      ETAOPS_JOB_TOLERATE: node!.tolerate,
+    };
+    delete env.ETAOPS_CRASH_AT;
+    delete env.ETAOPS_DATABASE_URL;
+    if (crash) env.ETAOPS_CRASH_AT = '*';
+    if (dbUrl) env.ETAOPS_DATABASE_URL = dbUrl;
+    // The same identity every time, like a restarted container: it renews its own Lease at once.
+    const child = spawn(process.execPath, [CLI, 'controller', '--kubeconfig', KUBECONFIG!, '--namespace', ns, '--lease-namespace', ns, '--identity', 'crash-test', '--port', '0'], { stdio: ['ignore', 'ignore', 'pipe'], env });
+    const log = { text: '' };
+    child.stderr!.on('data', (d: Buffer) => { log.text += d.toString(); });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
+    const r = { child, log, exited };
+    running.push(r);
+    return r;
+  }
+
+  const get = async <T>(gvr: Parameters<KubeClient['get']>[0], name: string): Promise<T | undefined> => c.get<T>(gvr, ns, name).catch(() => undefined);
+  const trainingRun = (name: string, policy: 'auto' | 'manual') => ({
+    apiVersion: 'etaops.io/v1alpha1', kind: 'TrainingRun', metadata: { name },
+    spec: { model: MODEL, dataset: { uri: 's3://data/orders.csv' }, backoffLimit: 0, promotion: { policy } },
+  });
+
+  /** What a user does along the way: a second run once v1 serves, then promote v2 by hand. */
+  let promotedByHand = false;
+  async function drive(): Promise<void> {
+    const v1 = await get<MV>(MODELVERSIONS, 'run-1');
+    if (v1?.status?.stage === 'Production' && !(await get<Run>(TRAININGRUNS, 'run-2'))) await c.create(TRAININGRUNS, ns, trainingRun('run-2', 'manual'));
+    const v2 = await get<MV>(MODELVERSIONS, 'run-2');
+    if (!promotedByHand && v2 && getCondition(v2.status?.conditions, 'Validated')?.status === 'True' && v2.spec.stage === 'Candidate') {
+      await c.mergePatch(MODELVERSIONS, ns, 'run-2', { spec: { stage: 'Production' } });
+      promotedByHand = true;
+    }
+  }
+
+  async function converged(): Promise<boolean> {
+    const [r1, r2, v1, v2, dep] = await Promise.all([
+      get<Run>(TRAININGRUNS, 'run-1'), get<Run>(TRAININGRUNS, 'run-2'), get<MV>(MODELVERSIONS, 'run-1'), get<MV>(MODELVERSIONS, 'run-2'),
+      get<V1Deployment & KubeObject>(GVRS.deployments, `${MODEL}-predictor`),
+    ]);
+    return r1?.status?.phase === 'Succeeded' && r2?.status?.phase === 'Succeeded'
+      && v2?.status?.phase === 'Serving' && v2.status.stage === 'Production'
+      && v1?.spec.stage === 'Archived' && v1.status?.stage === 'Archived'
+      && dep?.spec?.template?.metadata?.annotations?.[ANNOTATION_VERSION] === 'run-2';
+  }
+
+  test('restarted after each single write, it converges with one Job and one ModelVersion per run and one promotion each', async () => {
+    await c.create(TRAININGRUNS, ns, trainingRun('run-1', 'auto'));
+    const hits: string[] = [];
+    for (;;) {
+      assert.ok(hits.length < MAX_RESTARTS, `no convergence after ${hits.length} crashes: ${hits.join(', ')}`);
+      const proc = startController(true);
+      let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+      void proc.exited.then((e) => { exit = e; });
+      let quietSince: number | undefined;
+      // Until this process crashes, or the flow is complete and it stays alive (nothing left to write).
+      while (!exit) {
+        await drive().catch(() => {});
+        if (await converged().catch(() => false)) quietSince ??= Date.now();
+        else quietSince = undefined;
+        if (quietSince !== undefined && Date.now() - quietSince > 4000) break;
+        await sleep(250);
+      }
+      if (!exit) {
+        proc.child.kill('SIGTERM');
+        const e = await proc.exited;
+        assert.equal(e.code, 0, proc.log.text);
+        break;
+      }
+      const point = /crash point (\S+): killing/.exec(proc.log.text)?.[1];
+      assert.ok(exit.signal === 'SIGKILL' && point, `the controller exited without a crash point (${JSON.stringify(exit)}):\n${proc.log.text.slice(-3000)}`);
+      hits.push(point);
+    }
+    process.stderr.write(`# converged after ${hits.length} crashes: ${hits.join(' → ')}\n`);
+
+    // Every step of the flow was cut at least once.
+    const flowPoints = CRASH_POINTS.filter((p) => !p.startsWith('DriftCheck/') && (dbUrl || !/registry/.test(p)));
+    for (const p of flowPoints) assert.ok(hits.includes(p), `crash point ${p} was never reached (hits: ${hits.join(', ')})`);
+
+    // Nothing duplicated.
+    for (const run of ['run-1', 'run-2']) {
+      assert.equal((await c.list(GVRS.jobs, ns, { labelSelector: `etaops.io/training-run=${run}` })).items.length, 1, `one Job for ${run}`);
+    }
+    const mvs = (await c.list<MV>(MODELVERSIONS, ns)).items;
+    assert.deepEqual(mvs.map((m) => m.metadata.name).sort(), ['run-1', 'run-2'], 'one ModelVersion per run');
+    const v1 = mvs.find((m) => m.metadata.name === 'run-1')!;
+    const v2 = mvs.find((m) => m.metadata.name === 'run-2')!;
+    assert.ok(v2.spec.version > v1.spec.version, `versions ${v1.spec.version} < ${v2.spec.version}`);
+    const served = (m: MV) => (m.status?.history ?? []).filter((h) => h.stage === 'Production');
+    assert.equal(served(v1).length, 1, `v1 promoted once: ${JSON.stringify(v1.status?.history)}`);
+    assert.equal(served(v2).length, 1, `v2 promoted once: ${JSON.stringify(v2.status?.history)}`);
+    assert.equal((await c.list(GVRS.deployments, ns)).items.length, 1, 'one predictor Deployment');
+    assert.equal((await c.list(GVRS.services, ns)).items.length, 1, 'one predictor Service');
+
+    if (dbUrl) {
+      const reg = await Registry.open(dbUrl);
+      try {
+        const versions = await reg.listVersions(MODEL);
+        assert.deepEqual(versions.map((v) => v.version).sort(), [v1.spec.version, v2.spec.version].sort(), 'the registry holds each version once, with the cluster\'s numbers');
+        assert.equal((await reg.getProduction(MODEL))?.version, v2.spec.version);
+        const toProduction = (await reg.stageHistory(MODEL)).filter((h) => h.toStage === 'Production');
+        assert.deepEqual(toProduction.map((h) => h.version), [v1.spec.version, v2.spec.version], 'one Production transition per version');
+      } finally {
+        await reg.close();
+      }
+    }
+  });
+});
