@@ -49,7 +49,7 @@ describe('etaops controller process', { skip: SKIP }, () => {
       const m = await (await fetch(`${base}/metrics`)).text();
       return /etaops_controller_leader 1/.test(m) ? m : undefined;
     });
-    assert.match(metrics, /etaops_controller_api_requests_total\{verb="GET",resource="trainingruns",code="200"\}/);
+    assert.match(metrics, /etaops_controller_api_requests_total\{verb="LIST",resource="trainingruns",code="200"\}/);
     assert.match(metrics, /etaops_controller_workqueue_depth\{kind="TrainingRun"\} 0/);
     proc.kill('SIGTERM');
     const [code] = await once(proc, 'exit');

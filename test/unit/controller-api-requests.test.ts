@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { KubeClient, KubeError, resourceOfPath } from '../../src/controller/runtime/kube.js';
+import { KubeClient, KubeError, resourceOfPath, verbOf } from '../../src/controller/runtime/kube.js';
 import { Manager } from '../../src/controller/runtime/manager.js';
 import { ControllerMetrics } from '../../src/controller/runtime/metrics.js';
 
@@ -27,6 +27,22 @@ test('resourceOfPath names the plural and subresource, never a namespace or name
     ['/api/v1', 'unknown'],
   ];
   for (const [path, want] of cases) assert.equal(resourceOfPath(path), want, path);
+});
+
+test('verbOf tells a LIST (collection) from a GET (one object), as the API server and RBAC do', () => {
+  const cases: Array<[string, string, boolean, string]> = [
+    ['GET', '/api/v1/namespaces/ns1/pods', false, 'LIST'],
+    ['GET', '/api/v1/namespaces/ns1/pods', true, 'WATCH'],
+    ['GET', '/api/v1/namespaces/ns1/pods/p-1', false, 'GET'],
+    ['GET', '/apis/etaops.io/v1alpha1/namespaces/ns1/trainingruns/run-7/status', false, 'GET'],
+    ['GET', '/apis/batch/v1/jobs?labelSelector=a%3Db', false, 'LIST'],
+    ['GET', '/api/v1/namespaces', false, 'LIST'],
+    ['GET', '/api/v1/namespaces/ns1', false, 'GET'],
+    ['GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/x.etaops.io', false, 'GET'],
+    ['PUT', '/apis/coordination.k8s.io/v1/namespaces/n/leases/l', false, 'PUT'],
+    ['POST', '/apis/batch/v1/namespaces/ns1/jobs', false, 'POST'],
+  ];
+  for (const [method, path, watch, want] of cases) assert.equal(verbOf(method, path, watch), want, `${method} ${path}`);
 });
 
 describe('KubeClient request accounting', () => {
@@ -69,7 +85,7 @@ describe('KubeClient request accounting', () => {
     await assert.rejects(dead.list({ group: 'batch', version: 'v1', plural: 'jobs' }, 'ns1'));
     dead.close();
     assert.deepEqual(events, ['ADDED']);
-    assert.deepEqual(seen, [['PUT', 200, 'trainingruns/status'], ['GET', 404, 'pods'], ['WATCH', 200, 'pods'], ['GET', 0, 'jobs']]);
+    assert.deepEqual(seen, [['PUT', 200, 'trainingruns/status'], ['GET', 404, 'pods'], ['WATCH', 200, 'pods'], ['LIST', 0, 'jobs']]);
   });
 
   test('the manager exports the counts as etaops_controller_api_requests_total', async () => {

@@ -99,6 +99,22 @@ export function resourceOfPath(path: string): string {
   return sub ? `${plural}/${sub}` : plural;
 }
 
+/**
+ * The request's verb as the API server counts it (apiserver_request_total): LIST for a GET of
+ * a collection, WATCH for a watch, else the HTTP method. RBAC's verbs are these in lower case
+ * (POST = create, PUT = update), which lets a test compare what the controller did with what
+ * its Role grants.
+ */
+export function verbOf(method: string, path: string, watch: boolean): string {
+  if (method !== 'GET') return method;
+  if (watch) return 'WATCH';
+  const segs = path.split('?')[0].split('/').filter(Boolean);
+  const rest = segs[0] === 'api' ? segs.slice(2) : segs[0] === 'apis' ? segs.slice(3) : segs;
+  const inNs = rest[0] === 'namespaces' && rest.length >= 3 && rest[2] !== 'status' && rest[2] !== 'finalize';
+  const named = inNs ? rest.length >= 4 : rest.length >= 2;
+  return named ? 'GET' : 'LIST';
+}
+
 type Query = Record<string, string | number | boolean | undefined>;
 
 export interface RequestOptions {
@@ -151,7 +167,7 @@ export class KubeClient {
       headers['Content-Length'] = String(Buffer.byteLength(body));
     }
     opts.headers = headers;
-    const verb = method === 'GET' && o.query?.watch ? 'WATCH' : method;
+    const verb = verbOf(method, path, Boolean(o.query?.watch));
     const resource = resourceOfPath(path);
     let res: http.IncomingMessage;
     try {

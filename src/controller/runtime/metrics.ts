@@ -9,7 +9,7 @@ export class ControllerMetrics {
   readonly queueDepth = new Gauge({ name: 'etaops_controller_workqueue_depth', help: 'Items waiting in the work queue.', labelNames: ['kind'], registers: [this.registry] });
   readonly queueInFlight = new Gauge({ name: 'etaops_controller_workqueue_in_flight', help: 'Items being reconciled.', labelNames: ['kind'], registers: [this.registry] });
   readonly leader = new Gauge({ name: 'etaops_controller_leader', help: '1 when this replica holds the leader Lease.', registers: [this.registry] });
-  readonly apiRequests = new Counter({ name: 'etaops_controller_api_requests_total', help: 'Kubernetes API requests by verb, resource (plural[/subresource]) and HTTP code (0 = no response).', labelNames: ['verb', 'resource', 'code'], registers: [this.registry] });
+  readonly apiRequests = new Counter({ name: 'etaops_controller_api_requests_total', help: 'Kubernetes API requests by verb (GET, LIST, WATCH, POST, PUT, PATCH, DELETE), resource (plural[/subresource]) and HTTP code (0 = no response).', labelNames: ['verb', 'resource', 'code'], registers: [this.registry] });
 
   readonly driftShare = new Gauge({ name: 'etaops_driftcheck_share', help: 'Share of drifted columns in the last DriftCheck result.', labelNames: ['namespace', 'check', 'model'], registers: [this.registry] });
   readonly driftDetected = new Gauge({ name: 'etaops_driftcheck_detected', help: '1 when the last DriftCheck result found dataset drift.', labelNames: ['namespace', 'check', 'model'], registers: [this.registry] });
