@@ -25,6 +25,13 @@ export interface KindDefinition<Spec extends AnySchema, Status extends AnySchema
   spec: Spec;
   status: Status;
   printerColumns: PrinterColumn[];
+  /**
+   * Longest metadata.name accepted. The names of TrainingRuns and DriftChecks become label
+   * values on their Jobs and pods, and a label value holds at most 63 characters: a longer name
+   * would be accepted here and then fail every Job create. A CEL rule on the root says so at
+   * apply time.
+   */
+  maxNameLength?: number;
 }
 
 /** The subset of ObjectMeta the controller reads and writes. */
@@ -63,6 +70,12 @@ export function toCRD(d: KindDefinition<AnySchema, AnySchema>): JSONSchemaProps 
   const schema: JSONSchemaProps = {
     description: d.description,
     ...root,
+    ...(d.maxNameLength ? {
+      'x-kubernetes-validations': [{
+        rule: `self.metadata.name.size() <= ${d.maxNameLength}`,
+        message: `metadata.name must be at most ${d.maxNameLength} characters: it becomes a label value on the ${d.kind}'s Jobs and pods`,
+      }],
+    } : {}),
     properties: {
       apiVersion: { type: 'string', description: 'APIVersion of this object.' },
       kind: { type: 'string', description: 'Kind of this object.' },

@@ -19,6 +19,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -78,10 +79,22 @@ function ordersFromCsv(file: string, n: number): Array<Record<string, string | n
   return orders;
 }
 
+/** A password only the prediction-log Secret holds. */
+const PG_PASSWORD = `e2e-pg-${randomBytes(9).toString('hex')}`;
+function withPassword(url: string, password: string): string {
+  const u = new URL(url);
+  u.password = password;
+  return u.toString();
+}
+/** The controller's ServiceAccount token (a secret too). */
+let controllerToken = '';
+
 const cond = (o: { status?: { conditions?: Array<{ type: string; status: string; reason: string; message: string }> } } | undefined, type: string) => o?.status?.conditions?.find((c) => c.type === type);
 
 /** Recent output of the controller and the runner, shown when a wait times out. */
 const recent: string[] = [];
+/** Everything the controller and the pods printed: searched for secret values at the end. */
+const allOutput: string[] = [];
 function note(line: string): void {
   recent.push(line);
   if (recent.length > 200) recent.shift();
@@ -96,7 +109,7 @@ async function waitUntil<T>(what: string, fn: () => Promise<T | undefined>, time
   }
 }
 
-describe('operator loop on the local cluster (pods run as local processes)', { skip: SKIP, timeout: 480_000 }, () => {
+describe('operator loop on the local cluster (pods run as local processes)', { skip: SKIP, timeout: 720_000 }, () => {
   let c: KubeClient;
   let ns = '';
   let work = '';
@@ -136,9 +149,10 @@ describe('operator loop on the local cluster (pods run as local processes)', { s
       stringData: { AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL: S3_ENDPOINT, AWS_REGION: process.env.AWS_REGION ?? 'us-east-1' },
     });
     // The prediction log: predictors write to it, log-window DriftChecks read it.
-    if (PG_URL) await c.create(GVRS.secrets, ns, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'etaops-postgres' }, type: 'Opaque', stringData: { DATABASE_URL: PG_URL } });
+    // The test server trusts loopback, so the password is ignored; it is there to be looked for.
+    if (PG_URL) await c.create(GVRS.secrets, ns, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'etaops-postgres' }, type: 'Opaque', stringData: { DATABASE_URL: withPassword(PG_URL, PG_PASSWORD) } });
 
-    runner = new PodRunner({ client: c, namespace: ns, commands: { etaops: [process.execPath, cli] }, log: note, containerLogs: VERBOSE });
+    runner = new PodRunner({ client: c, namespace: ns, commands: { etaops: [process.execPath, cli] }, log: note, containerLogs: VERBOSE, onOutput: (_pod, text) => allOutput.push(text) });
     await runner.start();
     await waitUntil('node local-runner Ready without not-ready taints', async () => {
       const node = await c.get<{ spec?: { taints?: Array<{ key: string }> }; status?: { conditions?: Array<{ type: string; status: string }> } }>({ group: '', version: 'v1', plural: 'nodes' }, undefined, LOCAL_RUNNER_NODE);
@@ -202,6 +216,7 @@ describe('operator loop on the local cluster (pods run as local processes)', { s
     const tr = await c.request<{ status: { token: string } }>('POST', `/api/v1/namespaces/${ns}/serviceaccounts/etaops-controller/token`, {
       body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } },
     });
+    controllerToken = tr.status.token;
     const admin = parseYaml(readFileSync(KUBECONFIG!, 'utf8')) as { clusters: Array<{ cluster: Record<string, string> }> };
     const cluster = admin.clusters[0].cluster;
     const file = path.join(work, 'controller.kubeconfig');
@@ -233,6 +248,7 @@ describe('operator loop on the local cluster (pods run as local processes)', { s
     let out = '';
     const onData = (d: Buffer) => {
       out += d.toString();
+      allOutput.push(d.toString());
       for (const line of d.toString().trimEnd().split('\n')) note(`controller| ${line}`);
     };
     child.stdout!.on('data', onData);
@@ -432,5 +448,84 @@ describe('operator loop on the local cluster (pods run as local processes)', { s
     // The pod's log tail (FallbackToLogsOnError) names the object that could not be read.
     assert.match(why?.message ?? '', /no-such-file\.csv/, why?.message);
     assert.equal(await c.getOrUndefined(MODELVERSIONS, ns, 'eta-missing-data'), undefined);
+  });
+  test('a training pod killed mid-run (SIGKILL): the Job starts another pod and the run succeeds with one ModelVersion', async () => {
+    const run = trainingRun('eta-pod-killed');
+    run.spec.backoffLimit = 2;
+    run.spec.promotion = { policy: 'manual' };
+    await c.create(TRAININGRUNS, ns, run);
+    const jobName = (await waitUntil('the run\'s Job', async () => (await c.get<TR>(TRAININGRUNS, ns, 'eta-pod-killed')).status?.jobName)) as string;
+    const victim = await waitUntil('the trainer process of the first pod', async () => {
+      const pods = (await c.list<V1Pod & KubeObject>(GVRS.pods, ns, { labelSelector: `batch.kubernetes.io/job-name=${jobName}` })).items;
+      const pod = pods.find((p) => p.status?.phase === 'Running');
+      const pid = pod && runner.pidOf(pod);
+      return pod && pid ? { pod, pid } : undefined;
+    });
+    process.kill(victim.pid, 'SIGKILL');
+    const done = await waitUntil('TrainingRun eta-pod-killed to finish', async () => {
+      const r = await c.get<TR>(TRAININGRUNS, ns, 'eta-pod-killed');
+      return r.status?.phase === 'Succeeded' || r.status?.phase === 'Failed' ? r : undefined;
+    });
+    assert.equal(done.status?.phase, 'Succeeded', JSON.stringify(done.status));
+    const killed = await c.get<V1Pod & KubeObject>(GVRS.pods, ns, victim.pod.metadata.name!);
+    assert.equal(killed.status?.phase, 'Failed');
+    assert.equal(killed.status?.containerStatuses?.[0].state?.terminated?.exitCode, 137, 'the pod died of the SIGKILL');
+    const job = await c.get<V1Job & KubeObject>(GVRS.jobs, ns, jobName);
+    assert.equal(job.status?.failed, 1);
+    assert.equal(job.status?.succeeded, 1);
+    assert.equal((await c.list(MODELVERSIONS, ns, { labelSelector: 'etaops.io/training-run=eta-pod-killed' })).items.length, 1, 'one ModelVersion');
+  });
+
+  test('RBAC: the controller called only what manifests/rbac grants, and every granted verb was called', async () => {
+    // Granted (resource, verb) pairs of the ClusterRole and the leader-election Role.
+    const granted = new Set<string>();
+    for (const doc of parseAllDocuments(readFileSync(path.join(root, 'manifests/rbac/controller.yaml'), 'utf8'))) {
+      const o = doc.toJS() as { kind?: string; rules?: Array<{ resources: string[]; verbs: string[] }> };
+      if (o?.kind !== 'ClusterRole' && o?.kind !== 'Role') continue;
+      for (const r of o.rules ?? []) for (const res of r.resources) for (const v of r.verbs) granted.add(`${res} ${v}`);
+    }
+    // Made: the controller's own count of its API requests, by verb as RBAC names them.
+    const RBAC_VERB: Record<string, string> = { GET: 'get', LIST: 'list', WATCH: 'watch', POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' };
+    const text = await (await fetch(`${metricsUrl}/metrics`)).text();
+    const made = new Set<string>();
+    const denied: string[] = [];
+    for (const m of text.matchAll(/^etaops_controller_api_requests_total\{verb="(\w+)",resource="([^"]+)",code="(\d+)"\} (\d+)/gm)) {
+      if (Number(m[4]) === 0) continue;
+      if (m[3] === '403') denied.push(`${m[1]} ${m[2]}`);
+      made.add(`${m[2]} ${RBAC_VERB[m[1]] ?? m[1]}`);
+    }
+    assert.deepEqual(denied, [], 'requests the API server refused for lack of permission');
+    assert.deepEqual([...made].filter((x) => !granted.has(x)).sort(), [], 'calls the Role does not grant');
+    // Granted but reached only on paths this run does not take; each says which.
+    const notReachedHere = new Map([
+      ['modelversions get', 'a ModelVersion create that meets AlreadyExists (a restart between create and status) reads it back'],
+    ]);
+    const promotedLater = (await c.list<MV>(MODELVERSIONS, ns)).items.some((m) => m.spec.version > 1 && (m.status?.history ?? []).some((h) => h.stage === 'Production'));
+    if (!promotedLater) notReachedHere.set('deployments update', 'the Deployment is rolled (PUT) when a later version is promoted; this run\'s retraining was not better than the champion');
+    const unused = [...granted].filter((g) => !made.has(g) && !notReachedHere.has(g)).sort();
+    assert.deepEqual(unused, [], `granted but never called (least privilege: drop them); calls made: ${[...made].sort().join(', ')}`);
+  });
+
+  test('no secret value in any object, log line or metric', async () => {
+    const secrets = new Map<string, string>([
+      ['the S3 secret key', process.env.AWS_SECRET_ACCESS_KEY!],
+      ['the controller\'s ServiceAccount token', controllerToken],
+      ...(PG_URL ? [['the Postgres password', PG_PASSWORD] as [string, string]] : []),
+    ]);
+    const places: Array<[string, string]> = [];
+    const resources: Array<[string, GVR]> = [
+      ['TrainingRuns', TRAININGRUNS], ['ModelVersions', MODELVERSIONS], ['DriftChecks', DRIFTCHECKS], ['Jobs', GVRS.jobs], ['Pods', GVRS.pods],
+      ['Deployments', GVRS.deployments], ['Services', GVRS.services], ['Events', GVRS.events],
+      ['ReplicaSets', { group: 'apps', version: 'v1', plural: 'replicasets' }], ['ConfigMaps', { group: '', version: 'v1', plural: 'configmaps' }],
+    ];
+    for (const [what, gvr] of resources) places.push([`${what} (spec and status)`, JSON.stringify((await c.list(gvr, ns)).items)]);
+    places.push(['the controller\'s and the pods\' output', allOutput.join('')]);
+    places.push(['the controller\'s /metrics', await (await fetch(`${metricsUrl}/metrics`)).text()]);
+    for (const { url } of await predictorUrls()) places.push([`${url}/metrics`, await (await fetch(`${url}/metrics`)).text()]);
+    assert.ok(allOutput.join('').length > 10_000, 'the output was collected');
+    for (const [name, value] of secrets) {
+      assert.ok(value.length >= 8, `${name} is known to the test`);
+      for (const [where, text] of places) assert.ok(!text.includes(value), `${name} appears in ${where}`);
+    }
   });
 });

@@ -68,6 +68,8 @@ export interface PodRunnerOptions {
   /** Runner events and, when `containerLogs` is set, each container output line. */
   log?: (line: string) => void;
   containerLogs?: boolean;
+  /** Every chunk a container writes (stdout and stderr), with its pod's name. */
+  onOutput?: (pod: string, text: string) => void;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -359,6 +361,7 @@ class LocalPod {
   private output(d: Buffer): void {
     this.logFile?.write(d);
     this.logTail = (this.logTail + d.toString('utf8')).slice(-LOG_TAIL_BYTES);
+    this.runner.output(this.pod.metadata.name!, d);
     if (this.runner.containerLogs) for (const line of d.toString('utf8').trimEnd().split('\n')) this.runner.log(`${this.pod.metadata.name}| ${line}`);
   }
 
@@ -520,6 +523,15 @@ export class PodRunner {
 
   log(line: string): void {
     this.o.log?.(`pod-runner: ${line}`);
+  }
+
+  output(pod: string, d: Buffer): void {
+    this.o.onOutput?.(pod, d.toString('utf8'));
+  }
+
+  /** PID of the process running a pod's container, while it runs. */
+  pidOf(pod: { metadata?: { uid?: string } }): number | undefined {
+    return this.pods.get(pod.metadata?.uid ?? '')?.pid;
   }
 
   /** Heartbeats the node and starts running its pods. */
