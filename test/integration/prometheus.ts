@@ -4,8 +4,10 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, createWriteStream, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
+import { freePort } from '../support/free-port.js';
+
+export { freePort };
 
 /** The absolute path of an executable on $PATH, or undefined. */
 export function which(name: string): string | undefined {
@@ -26,17 +28,6 @@ export const PROMETHEUS = which('prometheus');
 export const PROMTOOL = which('promtool');
 export const PROMETHEUS_SKIP = PROMETHEUS && PROMTOOL ? false : 'prometheus/promtool are not installed: run hack/ensure-prometheus.sh (make test does)';
 
-/** A port that was free a moment ago (Prometheus cannot listen on :0 and report the port). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export interface RunningPrometheus {
   url: string;

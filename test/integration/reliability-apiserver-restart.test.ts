@@ -12,7 +12,6 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, openSync, closeSync } from 'node:fs';
 import { homedir } from 'node:os';
-import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ControllerConfig } from '../../src/controller/config.js';
@@ -23,6 +22,7 @@ import { buildOperator } from '../../src/controller/setup.js';
 import { TRAININGRUNS } from '../../src/controller/trainingrun.js';
 import type { TrainingRun } from '../../src/api/index.js';
 import { deleteNamespace, ensureNamespace, getOrUndefined, installCRDs, KUBECONFIG, SKIP, testClient, uniqueNamespace, waitFor } from './controller-helpers.js';
+import { freePort } from '../support/free-port.js';
 
 const CACHE = process.env.ETAOPS_CACHE ?? path.join(homedir(), '.cache', 'etaops');
 const RUN = path.join(CACHE, 'run', 'kube');
@@ -43,16 +43,6 @@ function sharedApiServerArgv(): string[] | string {
   }
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const argv = KUBECONFIG ? sharedApiServerArgv() : [];
 const skip = SKIP || (typeof argv === 'string' ? argv : false);

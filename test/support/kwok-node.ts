@@ -14,10 +14,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import type { GVR, KubeClient, KubeObject } from '../../src/controller/runtime/kube.js';
+import { freePort } from './free-port.js';
 
 export const BENCH_NODE_LABEL = 'etaops.io/bench-node';
 const KWOK_ANNOTATION = 'etaops.io/bench-kwok';
@@ -47,16 +47,6 @@ export function benchStages(defaultStages: string, r: BenchResult): string {
   return docs.map((d) => stringify(d, { blockQuote: 'literal', lineWidth: 0 })).join('---\n');
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export interface BenchNode {
   name: string;

@@ -6,9 +6,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
+import { freePort } from './free-port.js';
 
 /** The runuser prefix and the binaries folder, read from ETAOPS_TEST_PG_CTL. */
 function pgTools(pgCtl: string): { runAs: string[]; bin: string } {
@@ -17,13 +17,6 @@ function pgTools(pgCtl: string): { runAs: string[]; bin: string } {
   return { runAs: words.slice(0, at), bin: path.dirname(words[at]) };
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 export class ThrowawayPostgres {
   readonly dir = mkdtempSync(path.join(tmpdir(), 'etaops-pg-throwaway-'));

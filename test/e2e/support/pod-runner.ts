@@ -35,11 +35,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { V1Container, V1EnvVar, V1Pod, V1PodCondition, V1ContainerStatus, V1Probe } from '@kubernetes/client-node';
 import { GVRS, isNotFound, type GVR, type KubeClient, type KubeObject } from '../../../src/controller/runtime/kube.js';
+import { freePort } from '../../support/free-port.js';
+
+export { freePort };
 
 export const LOCAL_RUNNER_NODE = 'local-runner';
 const LEASES: GVR = GVRS.leases;
@@ -77,17 +79,6 @@ const now = () => new Date().toISOString();
 /** Lease times are MicroTime: RFC 3339 with microseconds. */
 const microNow = () => new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 
-/** A free loopback TCP port (bound then released; good enough for one test machine). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, LOOPBACK, () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Kubernetes' $(VAR) expansion in command, args and env values ($$ escapes a $). */
 export function expandVars(s: string, env: Record<string, string>): string {
