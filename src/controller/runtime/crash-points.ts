@@ -7,6 +7,11 @@
  *
  *   ETAOPS_CRASH_AT="TrainingRun/createJob,ModelVersion/status"   crash at the first hit of any
  *   ETAOPS_CRASH_AT="*"                                            crash at the first write at all
+ *   ETAOPS_CRASH_SPARE="TrainingRun/registryRegister"              ... except at these
+ *
+ * SPARE is for writes that every pass repeats until the next step lands (the idempotent
+ * registry registration before the ModelVersion create): once cut there, a test spares the
+ * point, or a process that dies at its first write would never get past it.
  *
  * Unset (always in production) a hit is one Set lookup. Names are `<Kind>/<action>`; the list
  * of them is CRASH_POINTS, so a test can check that it reached each one.
@@ -27,11 +32,13 @@ export const CRASH_POINTS = [
 ] as const;
 export type CrashPoint = (typeof CRASH_POINTS)[number];
 
-const armed = new Set((process.env.ETAOPS_CRASH_AT ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+const list = (v: string | undefined) => new Set((v ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+const armed = list(process.env.ETAOPS_CRASH_AT);
+const spared = list(process.env.ETAOPS_CRASH_SPARE);
 
-/** Kills the process here when ETAOPS_CRASH_AT names this point (or is `*`). */
+/** Kills the process here when ETAOPS_CRASH_AT names this point (or is `*`) and ETAOPS_CRASH_SPARE does not. */
 export function crashPoint(point: CrashPoint): void {
-  if (armed.size === 0 || !(armed.has(point) || armed.has('*'))) return;
+  if (armed.size === 0 || !(armed.has(point) || armed.has('*')) || spared.has(point)) return;
   // Written synchronously: the test reads which point was hit from the log.
   process.stderr.write(`${new Date().toISOString()} crash point ${point}: killing the process (ETAOPS_CRASH_AT)\n`);
   process.kill(process.pid, 'SIGKILL');
