@@ -1,7 +1,7 @@
 # One image for every role: the controller (`etaops controller`), the prediction server
 # (`etaops serve`) and the Jobs (`etaops train`, `etaops drift`).
-# Node: the current LTS line; bump NODE_VERSION to move.
-ARG NODE_VERSION=24
+# Node: the current LTS line (26 became Active LTS in October 2026); bump NODE_VERSION to move.
+ARG NODE_VERSION=26
 
 FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /src

@@ -9,7 +9,9 @@
  *    per stage, absolute paths rooted there. Deviations, all stated: the RUN that installs Debian
  *    packages is not replayed (the test uses the machine's /usr/bin/tini from the same Debian
  *    release); npm gets `prefer-offline` so `npm ci` extracts from npm's local cache instead of
- *    downloading again; the machine's Node (not the image's) runs everything; /tmp of the image
+ *    downloading again; the build steps run on the machine's Node, the roles on the image's Node
+ *    major (the official linux-x64 binary, hack/ensure-node.sh) placed at /usr/local/bin/node of
+ *    the replayed root as in the base image; /tmp of the image
  *    is a temp dir (TMPDIR points at it). Then every role starts from the pruned tree through the
  *    image's ENTRYPOINT and ENV, as uid/gid 65532 when the test runs as root, with the app tree
  *    not writable: `--help`, `train --help`, gen-data + a tiny train, `serve` answering
@@ -104,6 +106,8 @@ describe('Dockerfile structure', () => {
 /** The Dockerfile's stages replayed into temp roots; see the file header for what differs. */
 class Replay {
   readonly roots = new Map<string, string>();
+  /** The image's Node (its major from the base image), copied into the final root. */
+  node = '';
   readonly base = mkdtempSync(path.join(tmpdir(), 'etaops-image-'));
   readonly skipped: string[] = [];
   finalRoot = '';
@@ -114,6 +118,12 @@ class Replay {
   run(): void {
     chmodSync(this.base, 0o755);
     dockerfile.stages.forEach((stage, i) => this.stage(stage, i));
+    // Where node:<major>-*-slim has its node; copied (not linked) so that uid 65532 can run it.
+    const major = /^node:(\d+)-/.exec(finalStage.image)?.[1] ?? assert.fail(`base image '${finalStage.image}' names no Node major`);
+    this.node = path.join(this.finalRoot, 'usr', 'local', 'bin', 'node');
+    mkdirSync(path.dirname(this.node), { recursive: true });
+    cpSync(runOk(repoPath('hack/ensure-node.sh'), [major]).trim(), this.node);
+    chmodSync(this.node, 0o755);
   }
 
   private stage(stage: Stage, index: number): void {
@@ -177,10 +187,10 @@ class Replay {
 /** A role started through the image's ENTRYPOINT and ENV from the replayed tree. */
 function imageProcess(r: Replay, args: string[], opts: { tini: boolean; uid?: number }): ChildProcess {
   const entry = execForm(ops(finalStage, 'ENTRYPOINT').at(-1)!.args);
-  const argv = entry.map((a) => (a === 'node' ? process.execPath : a.startsWith('/app/') ? path.join(r.finalRoot, a) : a));
+  const argv = entry.map((a) => (a === 'node' ? r.node : a.startsWith('/app/') ? path.join(r.finalRoot, a) : a));
   const cmd = opts.tini ? argv : argv.slice(2);
   const imageTmp = path.join(r.finalRoot, 'tmp');
-  const env: Record<string, string> = { PATH: `${path.dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`, TMPDIR: imageTmp };
+  const env: Record<string, string> = { PATH: `${path.dirname(r.node)}:/usr/bin:/bin`, TMPDIR: imageTmp };
   for (const [k, v] of Object.entries(r.finalEnv)) env[k] = v.startsWith('/') ? path.join(r.finalRoot, v) : v;
   return spawn(cmd[0], [...cmd.slice(1), ...args], { cwd: path.join(r.finalRoot, r.finalWorkdir), env, uid: opts.uid, gid: opts.uid, stdio: ['ignore', 'pipe', 'pipe'] });
 }
@@ -279,6 +289,13 @@ describe('the Dockerfile replayed on this machine', () => {
   });
 
   const role = (args: string[]) => finish(imageProcess(r, args, { tini, uid }));
+
+  test('the roles run on the image\'s Node major, not the machine\'s', async () => {
+    const major = /^node:(\d+)-/.exec(finalStage.image)![1];
+    const v = await finish(spawn(r.node, ['-p', 'process.versions.node'], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    assert.equal(v.code, 0, v.stderr);
+    assert.match(v.stdout, new RegExp(`^${major}\\.`), `node at ${r.node} is ${v.stdout}`);
+  });
 
   test('the default CMD and `train --help` answer', async (t) => {
     if (!tini) t.diagnostic('no /usr/bin/tini here: roles run without it (hack/ensure-packaging-tools.sh installs it)');
