@@ -476,7 +476,7 @@ describe('operator loop on the local cluster (pods run as local processes)', { s
     assert.equal((await c.list(MODELVERSIONS, ns, { labelSelector: 'etaops.io/training-run=eta-pod-killed' })).items.length, 1, 'one ModelVersion');
   });
 
-  test('RBAC: the controller called only what manifests/rbac grants, and every granted verb was called', async () => {
+  test('RBAC: the controller called only what manifests/rbac grants, and every granted verb was called', async (t) => {
     // Granted (resource, verb) pairs of the ClusterRole and the leader-election Role.
     const granted = new Set<string>();
     for (const doc of parseAllDocuments(readFileSync(path.join(root, 'manifests/rbac/controller.yaml'), 'utf8'))) {
@@ -494,6 +494,7 @@ describe('operator loop on the local cluster (pods run as local processes)', { s
       if (m[3] === '403') denied.push(`${m[1]} ${m[2]}`);
       made.add(`${m[2]} ${RBAC_VERB[m[1]] ?? m[1]}`);
     }
+    t.diagnostic(`controller API calls (resource verb): ${[...made].sort().join(', ')}`);
     assert.deepEqual(denied, [], 'requests the API server refused for lack of permission');
     assert.deepEqual([...made].filter((x) => !granted.has(x)).sort(), [], 'calls the Role does not grant');
     // Granted but reached only on paths this run does not take; each says which.
