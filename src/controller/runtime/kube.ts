@@ -84,17 +84,23 @@ export function resourcePath(r: GVR, namespace?: string, name?: string, sub?: st
   return p;
 }
 
-/**
- * The resource an API path addresses, as a metrics label: the plural, plus the subresource
- * (`trainingruns/status`). Namespaces and names are left out so the label stays bounded.
- */
-export function resourceOfPath(path: string): string {
+/** An API path's resource parts: plural, object name and subresource (absent for collections). */
+function pathParts(path: string): { plural?: string; name?: string; sub?: string } {
   const segs = path.split('?')[0].split('/').filter(Boolean);
   // /api/<version>/... or /apis/<group>/<version>/...
   const rest = segs[0] === 'api' ? segs.slice(2) : segs[0] === 'apis' ? segs.slice(3) : segs;
   // namespaces/<ns>/<plural>/... is a namespaced resource (namespaces/<ns>/status|finalize is the namespace's own).
   const inNs = rest[0] === 'namespaces' && rest.length >= 3 && rest[2] !== 'status' && rest[2] !== 'finalize';
-  const [plural, , sub] = inNs ? rest.slice(2) : rest;
+  const [plural, name, sub] = inNs ? rest.slice(2) : rest;
+  return { plural, name, sub };
+}
+
+/**
+ * The resource an API path addresses, as a metrics label: the plural, plus the subresource
+ * (`trainingruns/status`). Namespaces and names are left out so the label stays bounded.
+ */
+export function resourceOfPath(path: string): string {
+  const { plural, sub } = pathParts(path);
   if (!plural) return 'unknown';
   return sub ? `${plural}/${sub}` : plural;
 }
@@ -108,11 +114,7 @@ export function resourceOfPath(path: string): string {
 export function verbOf(method: string, path: string, watch: boolean): string {
   if (method !== 'GET') return method;
   if (watch) return 'WATCH';
-  const segs = path.split('?')[0].split('/').filter(Boolean);
-  const rest = segs[0] === 'api' ? segs.slice(2) : segs[0] === 'apis' ? segs.slice(3) : segs;
-  const inNs = rest[0] === 'namespaces' && rest.length >= 3 && rest[2] !== 'status' && rest[2] !== 'finalize';
-  const named = inNs ? rest.length >= 4 : rest.length >= 2;
-  return named ? 'GET' : 'LIST';
+  return pathParts(path).name === undefined ? 'LIST' : 'GET';
 }
 
 type Query = Record<string, string | number | boolean | undefined>;
