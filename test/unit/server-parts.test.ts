@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { EXAMPLE_ORDER, OrderValidationError, canonicalCategory, parseOrders, rowsToDataset } from '../../src/server/order-input.js';
 import { ServingModel, type ModelPredictor } from '../../src/server/serving-model.js';
 import { RateLimiter } from '../../src/server/rate-limit.js';
+import { PredictionService } from '../../src/server/service.js';
 import { LiveAccuracyWindow, RecentPredictions } from '../../src/server/live-accuracy.js';
 import { parseInferRequest, InferRequestError } from '../../src/server/oip.js';
 import type { Dataset } from '../../src/ml/dataset/schema.js';
@@ -135,6 +136,20 @@ describe('rate limiter', () => {
     assert.equal(rl.allow('a'), true);
     assert.equal(rl.allow('a'), false);
     assert.ok(rl.retryAfterSeconds('a') >= 1);
+  });
+
+  test('a server made with no options limits bodies (1 MiB) and the per-client rate', () => {
+    const service = new PredictionService();
+    assert.equal(service.options.bodyLimitBytes, 1024 * 1024);
+    assert.equal(service.limiter.enabled, true, 'rate limiting is on by default');
+    assert.deepEqual(service.options.rateLimit, { ratePerSecond: 20_000, burst: 40_000 });
+    // The default burst is really enforced: one client as fast as it can; what refills during
+    // the loop (20,000/s) is allowed on top of the 40,000 burst.
+    let allowed = 0;
+    const t0 = performance.now();
+    while (service.limiter.allow('198.51.100.7') && allowed < 1_000_000) allowed++;
+    const refilled = Math.ceil((20_000 * (performance.now() - t0)) / 1000) + 1;
+    assert.ok(allowed >= 40_000 && allowed <= 40_000 + refilled, `allowed ${allowed} requests (burst 40,000 + ${refilled} refilled)`);
   });
 
   test('idle buckets are swept; rate 0 turns the limiter off', () => {
