@@ -145,5 +145,5 @@ test('bad flags and parameters are usage errors (exit 2) naming the culprit', { 
   assert.match(c.stderr, /unknown key holdoutFraktion/);
   const m = etaops('predict', '--model-dir', path.join(tmp, 'nowhere'), '--input', sample, '--output', path.join(tmp, 'o.csv'));
   assert.equal(m.status, 1);
-  assert.match(m.stderr, /model\.onnx not found/);
+  assert.match(m.stderr, /model\.onnx and model\.json not found/);
 });

@@ -58,7 +58,9 @@ test('model directory: round trip, and each broken file is named in the error', 
     await assert.rejects(readModelDir(dir), /model\.onnx has sha256 .* different models/);
     await writeFile(path.join(dir, 'model.json'), '{not json');
     await assert.rejects(readModelDir(dir), /model\.json is not valid JSON/);
-    await assert.rejects(readModelDir(path.join(dir, 'nope')), /model\.onnx not found/);
+    await assert.rejects(readModelDir(path.join(dir, 'nope')), /nope: model\.onnx and model\.json not found/);
+    await rm(path.join(dir, 'model.json'));
+    await assert.rejects(readModelDir(dir), /: model\.json not found/, 'only the missing one is named');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

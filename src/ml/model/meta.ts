@@ -101,16 +101,16 @@ export interface ModelFiles {
 }
 
 export async function readModelDir(dir: string): Promise<ModelFiles> {
-  const read = async (name: string): Promise<Buffer> => {
-    try {
-      return await readFile(path.join(dir, name));
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') throw new ModelDirError(`model directory ${dir}: ${name} not found`, "train one with 'etaops train --model-dir DIR'");
-      throw new ModelDirError(`model directory ${dir}: cannot read ${name}: ${(err as Error).message}`);
-    }
-  };
-  const [onnx, metaText] = await Promise.all([read(MODEL_ONNX_FILE), read(MODEL_META_FILE)]);
+  // Both files are read at once; the error names every one that is missing (in a fixed order,
+  // not whichever read failed first).
+  const names = [MODEL_ONNX_FILE, MODEL_META_FILE];
+  const reads = await Promise.allSettled(names.map((name) => readFile(path.join(dir, name))));
+  const missing = names.filter((_, i) => reads[i].status === 'rejected' && (reads[i] as PromiseRejectedResult).reason?.code === 'ENOENT');
+  if (missing.length > 0) throw new ModelDirError(`model directory ${dir}: ${missing.join(' and ')} not found`, "train one with 'etaops train --model-dir DIR'");
+  reads.forEach((r, i) => {
+    if (r.status === 'rejected') throw new ModelDirError(`model directory ${dir}: cannot read ${names[i]}: ${(r.reason as Error).message}`);
+  });
+  const [onnx, metaText] = reads.map((r) => (r as PromiseFulfilledResult<Buffer>).value);
   let raw: unknown;
   try {
     raw = JSON.parse(metaText.toString('utf8'));
