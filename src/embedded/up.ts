@@ -225,8 +225,13 @@ export function curlFor(url: string): string {
 
 export function summaryLines(r: UpResult): string[] {
   const url = r.server.url;
-  const drifted = r.drift ? Object.values(r.drift.result.columns).filter((c) => c.drifted).length : 0;
+  const driftedNames = r.drift ? Object.entries(r.drift.result.columns).filter(([, c]) => c.drifted).map(([name]) => name) : [];
+  const drifted = driftedNames.length;
   const columns = r.drift ? Object.keys(r.drift.result.columns).length : 0;
+  // Which columns moved, and why the data set as a whole is (not) called drifted.
+  const which = drifted === 0 ? '' : ` (${driftedNames.slice(0, 4).join(', ')}${drifted > 4 ? ', ...' : ''})`;
+  const share = r.drift ? `${Math.round(100 * r.drift.result.drift_share_threshold)}%` : '';
+  const verdict = r.drift?.result.dataset_drift ? `at or above the ${share} share that makes a data set drifted` : `below the ${share} share that makes a data set drifted`;
   return [
     '',
     `etaops is up (set-up took ${r.setupSeconds.toFixed(1)} s${r.trained ? '' : ', model reused'})`,
@@ -234,7 +239,7 @@ export function summaryLines(r: UpResult): string[] {
     `  serving  ${url}   (Open Inference Protocol: ${url}/v2/models/${EMBEDDED_MODEL}, metrics: ${url}/metrics)`,
     `  try      ${curlFor(url)}`,
     r.drift
-      ? `  drift    ${r.drift.result.dataset_drift ? 'DRIFT' : 'no drift'} in generated '${DEMO_DRIFT_SCENARIO}' data: ${drifted} of ${columns} columns drifted; report ${r.drift.html}`
+      ? `  drift    ${r.drift.result.dataset_drift ? 'DRIFT' : 'no dataset drift'} in generated '${DEMO_DRIFT_SCENARIO}' data: ${drifted} of ${columns} columns drifted${which}, ${verdict}; report ${r.drift.html}`
       : '  drift    (no report: see the log above)',
     '',
     'Ctrl-C stops the server.',

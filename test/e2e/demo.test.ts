@@ -80,6 +80,8 @@ test('make demo: set-up and the printed curl answer within 3 minutes; a second r
       process.stderr.write(`# make demo: set-up and first answer in ${(elapsed / 1000).toFixed(1)} s\n`);
       const out = first.stdout();
       assert.match(out, /model\s+delivery-eta version 1 \(Production\): holdout RMSE \d+ s/);
+      // The drift line says which columns moved and why the data set is (not) called drifted.
+      assert.match(out, /drift\s+(DRIFT|no dataset drift) in generated 'busy-market' data: \d+ of \d+ columns drifted( \([a-z_, .]+\))?, (at or above|below) the 50% share that makes a data set drifted; report /);
       const report = /report (\S+drift-report\.html)/.exec(out)?.[1];
       assert.ok(report && existsSync(report), `the drift report exists: ${report}\n${out}\n${first.stderr()}`);
     } finally {
