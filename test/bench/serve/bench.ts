@@ -14,13 +14,14 @@
  * Each server runs in its own process; the load tool runs here. Results also go to
  * test/bench/results/serve-<time>.json.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { startServerProcess, stopServerProcess as stopTarget } from '../server-process.js';
 import { trainModel } from '../../../src/ml/model/index.js';
 import { EXAMPLE_ORDER, parseOrders } from '../../../src/server/order-input.js';
 
@@ -56,38 +57,12 @@ interface LoadResult {
   total: number;
 }
 
+/** The bench's servers run from test/bench/serve (the seed app imports its modules from there). */
+const startTarget = (name: string, command: string, args: string[], opts: { env?: NodeJS.ProcessEnv; urlPattern?: RegExp } = {}) =>
+  startServerProcess(name, command, args, { ...opts, cwd: BENCH_SRC });
+
 function log(line: string): void {
   process.stderr.write(`bench-serve: ${line}\n`);
-}
-
-/** Starts a server process and resolves with its URL once it prints `listening <url>`. */
-async function startTarget(name: string, command: string, args: string[], env: NodeJS.ProcessEnv = process.env, urlPattern = /listening (http\S+)/): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env, cwd: BENCH_SRC });
-  let seen = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within 120 s:\n${seen}`)), 120_000);
-    const onData = (d: Buffer) => {
-      seen += d.toString();
-      const m = urlPattern.exec(seen);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`${name} exited (${code}) before listening:\n${seen}`)); });
-  });
-  return { url, child };
-}
-
-async function stopTarget(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(force);
 }
 
 async function load(name: string, url: string, body: string, seconds: number, connections = CONNECTIONS): Promise<LoadResult> {
@@ -241,7 +216,7 @@ async function main(): Promise<void> {
       // single-row predict spin up a thread team, which on a shared machine costs the seed
       // design seconds per request; a fair operator would set this.
       const env = { ...process.env, SEED_MODEL: seed.model, PYTHONPATH: BENCH_SRC, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' };
-      const server = await startTarget('seed', seed.gunicorn, ['-w', '2', '-b', `127.0.0.1:${port}`, '--log-level', 'info', 'seed_app:app'], env, /Listening at: (http\S+)/);
+      const server = await startTarget('seed', seed.gunicorn, ['-w', '2', '-b', `127.0.0.1:${port}`, '--log-level', 'info', 'seed_app:app'], { env, urlPattern: /Listening at: (http\S+)/ });
       try {
         // gunicorn prints Listening before its workers have imported the app: wait for an answer.
         for (let i = 0; i < 100; i++) {

@@ -26,13 +26,14 @@
  * the hold, which is growth by design and would hide a leak; with fixed ids any steady growth
  * is a leak.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { startServerProcess, stopServerProcess } from '../server-process.js';
 import { trainModel } from '../../../src/ml/model/index.js';
 import { writeGeneratedCsv } from '../../../src/ml/generate/index.js';
 import { EXAMPLE_ORDER, parseOrders } from '../../../src/server/order-input.js';
@@ -116,32 +117,6 @@ function soakBodies(): string[] {
   }
   while (orders.length < 16) orders.push({ ...EXAMPLE_ORDER, subtotal: 1000 + 137 * orders.length });
   return orders.map((o, i) => JSON.stringify({ ...o, request_id: `soak-${i}` }));
-}
-
-async function startServer(modelDir: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [SERVER, modelDir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let seen = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the server did not start within 120 s:\n${seen}`)), 120_000);
-    const onData = (d: Buffer) => {
-      seen += d.toString();
-      const m = /listening (http\S+)/.exec(seen);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`the server exited (${code}) before listening:\n${seen}`)); });
-  });
-  return { url, child };
-}
-
-async function stopServer(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(force);
 }
 
 interface AfterGc {
@@ -273,7 +248,7 @@ async function main(): Promise<void> {
   await mkdir(WORK, { recursive: true });
   const modelDir = await ensureModel();
   const bodies = soakBodies();
-  const server = await startServer(modelDir);
+  const server = await startServerProcess('the soak server', process.execPath, [SERVER, modelDir]);
   try {
     log(`server on ${server.url} (model ${modelDir}); measuring its maximum for ${MAX_SECONDS} s with ${CONNECTIONS} connections`);
     const max = await measureMax(`${server.url}`, bodies);
@@ -316,7 +291,7 @@ async function main(): Promise<void> {
     }, null, 2));
     if (failures > 0) process.exitCode = 1;
   } finally {
-    await stopServer(server.child);
+    await stopServerProcess(server.child);
   }
 }
 
