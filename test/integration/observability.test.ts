@@ -158,6 +158,20 @@ async function driveTraffic(url: string, orders: Order[], rounds = 4): Promise<T
   return counts;
 }
 
+/**
+ * Prometheus applies new targets a few seconds after it starts, and rate() counts no increase
+ * before a series' first sample. Traffic that ends before the first scrape leaves every
+ * histogram_quantile panel NaN (a CI run failed so), so a warm-up prediction must be scraped first.
+ */
+async function firstScrapeSeesPredictions(prom: string, url: string, orders: Order[]): Promise<void> {
+  const warm = await Promise.all(orders.slice(0, 5).map((o, i) => post(`${url}/predict`, { ...o.body, request_id: `obs-warm-${i}` })));
+  assert.ok(warm.some((r) => r.status === 200), `a warm-up prediction was answered: ${JSON.stringify(warm.map((r) => r.json))}`);
+  await waitFor('the warm-up predictions scraped', async () => {
+    const r = await instantQuery(prom, `etaops_prediction_seconds_count{namespace="${NS}"}`);
+    return r.length && Number(r[0].value[1]) > 0 ? true : undefined;
+  }, 60_000);
+}
+
 // ----------------------------------------------------------------------------- the cluster part
 
 /** Plays the kubelet: the pod's container terminated with this exit code and message. */
@@ -341,7 +355,9 @@ describe('dashboards and alert rules against a real Prometheus', { skip: PROMETH
     writeFileSync(configFile, `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files: ['${rulesFile}']\nscrape_configs:\n${targets.join('\n')}\n`);
     prom = await startPrometheus(configFile, dir);
 
-    traffic = await driveTraffic(serverUrl, ordersFrom(shifted, 400));
+    const orders = ordersFrom(shifted, 400);
+    await firstScrapeSeesPredictions(prom.url, serverUrl, orders);
+    traffic = await driveTraffic(serverUrl, orders);
     // Evaluate once Prometheus has scraped the end of the traffic (and the controller's state).
     const fed = traffic.feedback;
     await waitFor('the last feedback scraped', async () => {
