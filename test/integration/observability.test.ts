@@ -87,6 +87,17 @@ function runCli(args: string[]): string {
   return r.stdout;
 }
 
+/** Runs `fn`; when it throws, the error carries the last lines each process printed. */
+async function withOutputOnFailure(procs: () => Array<Proc | undefined>, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    const outputs = procs().filter((p): p is Proc => p !== undefined).map((p) => `--- ${p.child.spawnargs.slice(2, 3).join(' ')} (last 4000 characters) ---\n${p.output().slice(-4000)}`);
+    (err as Error).message += `\n${outputs.join('\n')}`;
+    throw err;
+  }
+}
+
 // ----------------------------------------------------------------------------- traffic
 
 interface Order {
@@ -228,7 +239,12 @@ async function predictorsReady(c: KubeClient, version: string): Promise<void> {
 async function runDriftChecks(c: KubeClient, modelUri: string, currentUri: string, driftJson: string): Promise<void> {
   await c.create(DRIFTCHECKS, NS, { apiVersion: 'etaops.io/v1alpha1', kind: 'DriftCheck', metadata: { name: 'obs-once' }, spec: { model: MODEL, reference: { uri: modelUri }, current: { uri: currentUri } } });
   await c.create(DRIFTCHECKS, NS, { apiVersion: 'etaops.io/v1alpha1', kind: 'DriftCheck', metadata: { name: 'obs-daily' }, spec: { model: MODEL, schedule: '0 3 * * *', reference: { uri: modelUri }, current: { uri: currentUri } } });
-  const job = await waitFor('the drift Job', async () => (await c.get<DriftCheck & KubeObject>(DRIFTCHECKS, NS, 'obs-once')).status?.activeJob);
+  let seen: unknown;
+  const job = await waitFor('the drift Job', async () => {
+    const dc = await c.get<DriftCheck & KubeObject>(DRIFTCHECKS, NS, 'obs-once');
+    seen = dc.status;
+    return dc.status?.activeJob;
+  }, 120_000).catch((err: Error) => { throw new Error(`${err.message}; DriftCheck obs-once status: ${JSON.stringify(seen)}`); });
   await finishPod(c, await podOfJob(c, job), 'drift', 0, driftJson);
   await waitFor('the drift result in status', async () => (await c.get<DriftCheck & KubeObject>(DRIFTCHECKS, NS, 'obs-once')).status?.lastResult);
 }
@@ -306,7 +322,8 @@ describe('dashboards and alert rules against a real Prometheus', { skip: PROMETH
   let traffic: TrafficCounts;
   let known = new Set<string>();
 
-  before(async () => {
+  // A set-up failure shows what the server and controller printed: their logs say why.
+  before(() => withOutputOnFailure(() => [server, controller], async () => {
     const data = path.join(dir, 'train.csv');
     const shifted = path.join(dir, 'current.csv');
     const modelDir = path.join(dir, 'model');
@@ -369,7 +386,7 @@ describe('dashboards and alert rules against a real Prometheus', { skip: PROMETH
     }
     at = Date.now() / 1000;
     known = new Set(await metricNames(prom.url));
-  });
+  }));
 
   after(async () => {
     await prom?.stop();
