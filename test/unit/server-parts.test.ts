@@ -193,4 +193,27 @@ describe('recent predictions and live accuracy', () => {
     w.add(105, 100);
     assert.deepEqual(w.current(), { mae: 5, rmse: 5, count: 1 });
   });
-});
+
+  test('a full store keeps exactly the newest ids; a repeated id is updated, not stored twice', () => {
+    const recent = new RecentPredictions(100);
+    const p = (v: number) => ({ prediction: v, model: 'm', version: '1', at: 0, createdAt: 0 });
+    for (let i = 0; i < 1000; i++) recent.remember(`r${i}`, p(i));
+    assert.equal(recent.size, 100);
+    assert.equal(recent.get('r899'), undefined);
+    for (let i = 900; i < 1000; i++) assert.equal(recent.get(`r${i}`)?.prediction, i);
+    recent.remember('r950', p(-1));
+    assert.equal(recent.size, 100);
+    assert.equal(recent.get('r950')?.prediction, -1);
+    recent.remember('new', p(7));
+    assert.equal(recent.get('r900'), undefined, 'the oldest goes first');
+    assert.equal(recent.get('r901')?.prediction, 901);
+  });
+
+  test('the accuracy window holds at most a tenth more than its sample limit, and the newest samples', () => {
+    const w = new LiveAccuracyWindow(3600, 100, () => 0);
+    for (let i = 0; i < 1000; i++) w.add(i, 0);
+    const c = w.current()!;
+    assert.ok(c.count >= 100 && c.count <= 110, `count ${c.count}`);
+    // The newest `count` errors are 1000 - count ... 999.
+    assert.equal(c.mae, (999 + (1000 - c.count)) / 2);
+  });
