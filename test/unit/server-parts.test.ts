@@ -92,11 +92,24 @@ describe('micro-batching serving model', () => {
   test('concurrent requests are merged into few model runs and each gets its own rows back', async () => {
     const predictor = countingPredictor();
     const model = new ServingModel({ ...identity, predictor });
-    const outs = await Promise.all(Array.from({ length: 20 }, (_, i) => model.predictRows(rowsWith(1000 * (i + 1)))));
+    const first = Array.from({ length: 20 }, (_, i) => model.predictRows(rowsWith(1000 * (i + 1))));
+    // Requests that arrive while that run is in flight share the next one.
+    await new Promise((r) => setImmediate(r));
+    const later = Array.from({ length: 5 }, (_, i) => model.predictRows(rowsWith(1000 * (i + 21))));
+    const outs = await Promise.all([...first, ...later]);
     outs.forEach((o, i) => assert.deepEqual(Array.from(o), [i + 1]));
-    assert.equal(predictor.runs.reduce((a, b) => a + b, 0), 20);
-    assert.ok(predictor.runs.length <= 3, `20 concurrent requests took ${predictor.runs.length} runs: ${predictor.runs}`);
-    assert.equal(predictor.runs[0], 1, 'an idle model runs the first request at once, without waiting to batch');
+    assert.deepEqual(predictor.runs, [20, 5], 'requests of one event-loop turn share a run; those that came during it, the next');
+  });
+
+  test('an idle model adds no waiting window: a lone request runs in the same event-loop turn', async () => {
+    const predictor = countingPredictor();
+    const model = new ServingModel({ ...identity, predictor });
+    const out = model.predictRows(rowsWith(3000));
+    assert.deepEqual(predictor.runs, [], 'not inside the caller: requests of this turn may still join');
+    // Immediates run in order: the model's run was queued before this one.
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(predictor.runs, [1]);
+    assert.deepEqual(Array.from(await out), [3]);
   });
 
   test('a failed run fails only the requests in it; the next run works', async () => {
@@ -217,3 +230,4 @@ describe('recent predictions and live accuracy', () => {
     // The newest `count` errors are 1000 - count ... 999.
     assert.equal(c.mae, (999 + (1000 - c.count)) / 2);
   });
+});
