@@ -38,3 +38,6 @@ export interface TrainedForest {
   /** Total split gain per feature. */
   gainImportance: number[];
 }
+
+/** What prediction needs of a forest: its trees and base score (model.onnx holds only these). */
+export type ForestTrees = Pick<TrainedForest, 'format' | 'version' | 'numFeatures' | 'baseScore' | 'trees'>;

@@ -2,7 +2,7 @@
  * Prediction from a TrainedForest: all trees' nodes concatenated into typed arrays once, then a
  * tight loop per row. Routing is the one documented in forest.ts (and mirrored by ONNX).
  */
-import type { TrainedForest } from './forest.js';
+import type { ForestTrees } from './forest.js';
 import { GBDTInputError } from './params.js';
 import type { FeatureMatrix } from './types.js';
 
@@ -17,7 +17,7 @@ export class CompiledForest {
   readonly baseScore: number;
   readonly numFeatures: number;
 
-  constructor(forest: TrainedForest) {
+  constructor(forest: ForestTrees) {
     validateForest(forest);
     let total = 0;
     for (const t of forest.trees) total += t.feature.length;
@@ -87,7 +87,7 @@ export function checkMatrix(X: FeatureMatrix, expectedCols: number | undefined, 
 }
 
 /** A forest read from JSON is checked before use: indices in range, leaves well formed. */
-export function validateForest(f: TrainedForest): void {
+export function validateForest(f: ForestTrees): void {
   if (!f || f.format !== 'etaops-gbdt' || f.version !== 1) throw new GBDTInputError('not an etaops-gbdt v1 forest (format/version fields)');
   if (!Number.isInteger(f.numFeatures) || f.numFeatures < 1) throw new GBDTInputError(`forest numFeatures must be a positive integer, got ${f.numFeatures}`);
   if (!Number.isFinite(f.baseScore)) throw new GBDTInputError('forest baseScore must be a finite number');

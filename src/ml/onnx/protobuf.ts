@@ -92,3 +92,96 @@ export class ProtoWriter {
     return this.buf.slice(0, this.len);
   }
 }
+
+/** One field of a protobuf message: a varint's value, a fixed32's 4 bytes, or a length-delimited payload. */
+export interface ProtoField {
+  no: number;
+  wire: number;
+  /** Varints: the value. Fixed32 and length-delimited: the bytes (a view, not a copy). */
+  value: number | Uint8Array;
+}
+
+export class ProtoReadError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProtoReadError';
+  }
+}
+
+/** Reads one unsigned varint at `buf[pos.i]` (up to 2^53; larger values are refused). */
+function readVarint(buf: Uint8Array, pos: { i: number }): number {
+  let result = 0;
+  let mul = 1;
+  for (let n = 0; n < 10; n++) {
+    if (pos.i >= buf.length) throw new ProtoReadError('truncated varint');
+    const b = buf[pos.i++];
+    result += (b & 0x7f) * mul;
+    if (!(b & 0x80)) {
+      if (!Number.isSafeInteger(result)) throw new ProtoReadError('varint beyond 2^53 (a negative or huge integer)');
+      return result;
+    }
+    mul *= 128;
+  }
+  throw new ProtoReadError('varint too long');
+}
+
+/** The fields of a message, in wire order (fixed64 fields are skipped: ONNX's use none we read). */
+export function* protoFields(buf: Uint8Array): Generator<ProtoField> {
+  const pos = { i: 0 };
+  while (pos.i < buf.length) {
+    const key = readVarint(buf, pos);
+    const no = Math.floor(key / 8);
+    const wire = key & 7;
+    if (wire === WIRE_VARINT) {
+      yield { no, wire, value: readVarint(buf, pos) };
+    } else if (wire === 1) {
+      pos.i += 8;
+    } else if (wire === WIRE_FIXED32 || wire === WIRE_LENGTH_DELIMITED) {
+      const len = wire === WIRE_FIXED32 ? 4 : readVarint(buf, pos);
+      if (pos.i + len > buf.length) throw new ProtoReadError(`field ${no} runs past the end of its message`);
+      yield { no, wire, value: buf.subarray(pos.i, pos.i + len) };
+      pos.i += len;
+    } else {
+      throw new ProtoReadError(`unsupported wire type ${wire} (field ${no})`);
+    }
+    if (pos.i > buf.length) throw new ProtoReadError(`field ${no} runs past the end of its message`);
+  }
+}
+
+/** The payloads of every length-delimited field `no` (sub-messages, strings, packed runs). */
+export function protoMessages(buf: Uint8Array, no: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const f of protoFields(buf)) if (f.no === no && f.wire === WIRE_LENGTH_DELIMITED) out.push(f.value as Uint8Array);
+  return out;
+}
+
+const decoder = new TextDecoder();
+export const protoText = (bytes: Uint8Array): string => decoder.decode(bytes);
+
+/** Repeated varints of field `no`, packed or not (a writer may use either). */
+export function protoInts(fields: readonly ProtoField[], no: number): number[] {
+  const out: number[] = [];
+  for (const f of fields) {
+    if (f.no !== no) continue;
+    if (f.wire === WIRE_VARINT) out.push(f.value as number);
+    else if (f.wire === WIRE_LENGTH_DELIMITED) {
+      const run = f.value as Uint8Array;
+      const pos = { i: 0 };
+      while (pos.i < run.length) out.push(readVarint(run, pos));
+    }
+  }
+  return out;
+}
+
+/** Repeated float32s of field `no`, packed or not. */
+export function protoFloats(fields: readonly ProtoField[], no: number): number[] {
+  const out: number[] = [];
+  for (const f of fields) {
+    if (f.no !== no || (f.wire !== WIRE_FIXED32 && f.wire !== WIRE_LENGTH_DELIMITED)) continue;
+    const b = f.value as Uint8Array;
+    if (b.length % 4 !== 0) throw new ProtoReadError(`field ${no}: ${b.length} bytes is not a whole number of float32s`);
+    const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    for (let i = 0; i < b.length; i += 4) out.push(view.getFloat32(i, true));
+  }
+  return out;
+}
