@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadPredictor } from '../ml/model/predictor.js';
+import { SMALL_BATCH_ROWS } from '../ml/model/small-batch.js';
 import { getModelDir } from '../storage/index.js';
 import { UnknownModelError, type ModelVersion, type Registry } from '../registry/index.js';
 import type { LoadedModel } from './serving-model.js';
@@ -37,7 +38,7 @@ export function modelKey(m: { version: string; sha256: string }): string {
 const SERVING_THREADS = 1;
 
 async function loadDir(dir: string, source: string, version?: number): Promise<LoadedModel> {
-  const predictor = await loadPredictor(dir, { threads: SERVING_THREADS });
+  const predictor = await loadPredictor(dir, { threads: SERVING_THREADS, smallBatchRows: SMALL_BATCH_ROWS });
   return {
     name: predictor.meta.modelName,
     version: version === undefined ? 'local' : String(version),

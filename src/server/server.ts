@@ -56,7 +56,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
         try {
           const id = await service.installModel(loaded);
           loadedKey = modelKey(id);
-          log(`etaops serve: serving ${id.name} version ${id.version} (sha256 ${id.sha256.slice(0, 12)}) from ${id.source}`);
+          log(`etaops serve: serving ${id.name} version ${id.version} (sha256 ${id.sha256.slice(0, 12)}) from ${id.source}${loaded.predictor.engine ? `; scored by ${loaded.predictor.engine}` : ''}`);
           return id;
         } catch (err) {
           throw new Error(`model from ${opts.source.description} failed its warm-up prediction: ${(err as Error).message}`, { cause: err });

@@ -8,6 +8,7 @@ import type { Dataset } from '../dataset/schema.js';
 import { buildFeatures } from '../features/build.js';
 import type { FeatureMatrix } from '../gbdt/types.js';
 import { ModelDirError, readModelDir, sha256Hex, validateModelMeta, type ModelFiles, type ModelMeta } from './meta.js';
+import { smallBatchEngine, type SmallBatchEngine } from './small-batch.js';
 
 /** Rows per onnxruntime call: bounds the input/output tensors' memory for big batch files. */
 export const PREDICT_BATCH_ROWS = 65_536;
@@ -18,12 +19,19 @@ export interface Predictor {
   predict(ds: Dataset, rows?: Int32Array): Promise<Float64Array>;
   /** Predicted seconds for an already built feature matrix (benchmarks, parity tests). */
   predictFeatures(X: FeatureMatrix): Promise<Float64Array>;
+  /** How runs are scored, for logs: onnxruntime alone, or small runs by the built-in evaluator (and why not). */
+  readonly engine: string;
   close(): Promise<void>;
 }
 
 export interface PredictorOptions {
   /** onnxruntime intra-op threads; 0 = onnxruntime's default. */
   threads?: number;
+  /**
+   * Runs of at most this many rows are scored by the small-batch engine (small-batch.ts) when it
+   * agrees with onnxruntime on the load-time probe; 0 (the default) = onnxruntime for all.
+   */
+  smallBatchRows?: number;
 }
 
 /** Loads a model directory, or model bytes + meta already in memory (e.g. fetched from S3). */
@@ -38,7 +46,13 @@ export async function loadPredictor(source: string | ModelFiles, options: Predic
   } catch (err) {
     throw new ModelDirError(`model ${files.meta.modelName}: onnxruntime cannot load model.onnx: ${(err as Error).message}`);
   }
-  return new OnnxPredictor(files.meta, session);
+  const smallRows = options.smallBatchRows ?? 0;
+  if (smallRows <= 0) return new OnnxPredictor(files.meta, session, undefined, 'onnxruntime');
+  const names = { input: files.meta.onnx.inputName, output: files.meta.onnx.outputName };
+  const small = await smallBatchEngine(files.onnx, files.meta.onnx.numFeatures, session, names).catch((err: Error) => ({ refused: err.message }));
+  if ('refused' in small) return new OnnxPredictor(files.meta, session, undefined, `onnxruntime (no small-batch engine: ${small.refused})`);
+  const engine = `onnxruntime; runs of up to ${smallRows} rows by the built-in tree evaluator (agreed with onnxruntime on ${small.probeRows} probe rows)`;
+  return new OnnxPredictor(files.meta, session, { engine: small, maxRows: smallRows }, engine);
 }
 
 function checkFiles(files: ModelFiles): ModelFiles {
@@ -51,7 +65,12 @@ function checkFiles(files: ModelFiles): ModelFiles {
 class OnnxPredictor implements Predictor {
   private closed = false;
 
-  constructor(readonly meta: ModelMeta, private readonly session: ort.InferenceSession) {}
+  constructor(
+    readonly meta: ModelMeta,
+    private readonly session: ort.InferenceSession,
+    private readonly small: { engine: SmallBatchEngine; maxRows: number } | undefined,
+    readonly engine: string,
+  ) {}
 
   async predict(ds: Dataset, rows?: Int32Array): Promise<Float64Array> {
     return this.predictFeatures(buildFeatures(ds, this.meta.featureSpec, rows));
@@ -61,6 +80,12 @@ class OnnxPredictor implements Predictor {
     if (this.closed) throw new Error('predictor is closed');
     const want = this.meta.onnx.numFeatures;
     if (X.cols !== want) throw new RangeError(`feature matrix has ${X.cols} columns, the model expects ${want}`);
+    if (this.small && X.rows <= this.small.maxRows) {
+      const out = this.small.engine.forest.predict(X);
+      // onnxruntime answers in float32; so does this engine, to serve the same numbers.
+      for (let i = 0; i < out.length; i++) out[i] = Math.fround(out[i]);
+      return out;
+    }
     const out = new Float64Array(X.rows);
     for (let start = 0; start < X.rows; start += PREDICT_BATCH_ROWS) {
       const n = Math.min(PREDICT_BATCH_ROWS, X.rows - start);

@@ -7,7 +7,9 @@
  *   - seed    the seed's design rebuilt: Flask + gunicorn (2 workers) + a scikit-learn pipeline,
  *             in a virtualenv under test/bench/.venv-serve (created on first run from PyPI).
  * Then batch scoring: rows/s through POST /predict with 1,000-order arrays, and through
- * `etaops predict` on a generated file. Prints one table with the ratios and the goals.
+ * `etaops predict` on a generated file; and the cost of one scoring call by the small-batch
+ * engine and by onnxruntime on the same model and rows, in this process (which of them the
+ * server should use for how many rows). Prints one table with the ratios and the goals.
  *
  * Flags: --duration S (default 10), --connections N (default 8), --rounds N (default 2: bare
  * and etaops alternate, best round kept), --skip-seed, --batch-file-rows N.
@@ -22,8 +24,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { startServerProcess, stopServerProcess as stopTarget } from '../server-process.js';
-import { trainModel } from '../../../src/ml/model/index.js';
-import { EXAMPLE_ORDER, parseOrders } from '../../../src/server/order-input.js';
+import { loadPredictor, readModelDir, trainModel } from '../../../src/ml/model/index.js';
+import { SMALL_BATCH_ROWS } from '../../../src/ml/model/small-batch.js';
+import { buildFeatures } from '../../../src/ml/features/index.js';
+import { EXAMPLE_ORDER, ordersToDataset, parseOrders } from '../../../src/server/order-input.js';
 
 const ROOT = path.resolve(fileURLToPath(new URL('../../../../', import.meta.url)));
 const BENCH_SRC = path.join(ROOT, 'test', 'bench', 'serve');
@@ -178,6 +182,46 @@ async function batchThroughCli(modelDir: string, rows: number): Promise<{ rowsPe
   return { rowsPerSecond, seconds, rows };
 }
 
+interface EngineCost {
+  rows: number;
+  onnxruntimeMicros: number;
+  smallBatchMicros: number;
+}
+
+/** Microseconds per scoring call (features built once), both engines alternating, best of 5 rounds each. */
+async function engineCosts(modelDir: string): Promise<EngineCost[]> {
+  const { meta } = await readModelDir(modelDir);
+  const ortOnly = await loadPredictor(modelDir, { threads: 1 });
+  const small = await loadPredictor(modelDir, { threads: 1, smallBatchRows: Number.MAX_SAFE_INTEGER });
+  if (!/built-in tree evaluator/.test(small.engine)) throw new Error(`no small-batch engine: ${small.engine}`);
+  const { dataset } = ordersToDataset(JSON.parse(batchBody(1000)) as unknown[]);
+  const all = buildFeatures(dataset, meta.featureSpec);
+  const out: EngineCost[] = [];
+  try {
+    for (const rows of [1, 2, 4, 8, 16, 64, 1000]) {
+      const X = { data: all.data.subarray(0, rows * all.cols), rows, cols: all.cols };
+      const calls = Math.max(20, Math.floor(100_000 / rows));
+      const time = async (p: typeof ortOnly) => {
+        const t0 = performance.now();
+        for (let i = 0; i < calls; i++) await p.predictFeatures(X);
+        return ((performance.now() - t0) * 1000) / calls;
+      };
+      let o = Infinity;
+      let s = Infinity;
+      for (let round = 0; round < 5; round++) {
+        o = Math.min(o, await time(ortOnly));
+        s = Math.min(s, await time(small));
+      }
+      out.push({ rows, onnxruntimeMicros: o, smallBatchMicros: s });
+      log(`scoring call, ${rows} rows: onnxruntime ${o.toFixed(1)} µs, small-batch engine ${s.toFixed(1)} µs`);
+    }
+  } finally {
+    await ortOnly.close();
+    await small.close();
+  }
+  return out;
+}
+
 function pad(s: string, n: number): string {
   return s.length >= n ? s : s + ' '.repeat(n - s.length);
 }
@@ -236,6 +280,7 @@ async function main(): Promise<void> {
 
   const batch = await batchThroughServer(modelDir, 1000);
   const cli = await batchThroughCli(modelDir, Number(flags['batch-file-rows']));
+  const engines = await engineCosts(modelDir);
 
   const [ceiling, ours, seed] = [results[0], results[1], results[2]];
   const lines = [
@@ -251,9 +296,14 @@ async function main(): Promise<void> {
     `batch /predict:   ${batch.rowsPerSecond.toFixed(0)} rows/s with 1,000-order requests (goal >= 200,000), errors ${batch.errors}`,
     typeof cli === 'string' ? `etaops predict:   ${cli}` : `etaops predict:   ${cli.rowsPerSecond.toFixed(0)} rows/s (${cli.rows} rows in ${cli.seconds.toFixed(2)} s, whole process) (goal >= 200,000)`,
     '',
+    `One scoring call on the same model and rows (µs; the server uses the small-batch engine up to ${SMALL_BATCH_ROWS} rows):`,
+    `| rows | onnxruntime | small-batch engine | onnxruntime / engine |`,
+    `| ---- | ----------- | ------------------ | -------------------- |`,
+    ...engines.map((e) => `| ${pad(String(e.rows), 4)} | ${pad(e.onnxruntimeMicros.toFixed(1), 11)} | ${pad(e.smallBatchMicros.toFixed(1), 18)} | ${pad((e.onnxruntimeMicros / e.smallBatchMicros).toFixed(2), 20)} |`),
+    '',
   ];
   process.stdout.write(lines.join('\n'));
-  await writeFile(path.join(RESULTS, `serve-${new Date().toISOString().replace(/[:.]/g, '-')}.json`), JSON.stringify({ connections: CONNECTIONS, durationSeconds: DURATION, results, batch, cli }, null, 2));
+  await writeFile(path.join(RESULTS, `serve-${new Date().toISOString().replace(/[:.]/g, '-')}.json`), JSON.stringify({ connections: CONNECTIONS, durationSeconds: DURATION, results, batch, cli, engines }, null, 2));
 }
 
 main().catch((err: unknown) => {

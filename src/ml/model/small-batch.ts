@@ -1,0 +1,90 @@
+/**
+ * The small-batch engine: CompiledForest built from the trees inside model.onnx, for runs of a
+ * few rows. onnxruntime-node takes about 12 µs to score one row, nearly all of it per-call cost
+ * (tensor wrapping, N-API, a setImmediate hop), while a walk of the same trees in JS takes about
+ * 3 µs a row; from about four rows on, onnxruntime's per-row speed wins (`make bench-serve`
+ * measures both per call). A prediction server scores one or a handful of rows per run: there
+ * it pays.
+ *
+ * It is the same model, not a second one: the trees are read from the very bytes onnxruntime
+ * loaded, and before first use both engines score a probe built from every split threshold (at
+ * it, just above it, missing). Any difference beyond float32 rounding disables the engine and
+ * onnxruntime scores everything.
+ */
+import * as ort from 'onnxruntime-node';
+import { CompiledForest } from '../gbdt/predict.js';
+import { Rng } from '../gbdt/rng.js';
+import type { ForestTrees } from '../gbdt/forest.js';
+import type { FeatureMatrix } from '../gbdt/types.js';
+import { forestFromOnnx } from '../onnx/read.js';
+
+/** Most rows a run may have to go to the small-batch engine in the server: about where the two cost the same (bench-serve, real orders). */
+export const SMALL_BATCH_ROWS = 4;
+
+/** Largest |js − onnxruntime| / max(1, |onnxruntime|) accepted: summation-order rounding only. */
+const PARITY_TOLERANCE = 1e-5;
+const PROBE_ROWS = 512;
+
+export interface SmallBatchEngine {
+  forest: CompiledForest;
+  /** Probe rows both engines agreed on. */
+  probeRows: number;
+}
+
+/** Rows whose features sit at, just above, or far from the forest's split thresholds, or are missing. */
+export function thresholdProbe(forest: ForestTrees, rows = PROBE_ROWS, seed = 7): FeatureMatrix {
+  const cols = forest.numFeatures;
+  const thresholds: number[][] = Array.from({ length: cols }, () => []);
+  for (const t of forest.trees) {
+    for (let i = 0; i < t.feature.length; i++) if (t.feature[i] >= 0) thresholds[t.feature[i]].push(t.threshold[i]);
+  }
+  const rng = new Rng(seed);
+  const bits = new Float32Array(1);
+  const asInt = new Int32Array(bits.buffer);
+  const data = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const ts = thresholds[c];
+      const pick = rng.next();
+      let v: number;
+      if (pick < 0.1) v = NaN;
+      else if (ts.length === 0 || pick < 0.2) v = (rng.next() - 0.5) * 1e4;
+      else {
+        bits[0] = ts[rng.below(ts.length)];
+        // At the threshold goes left (x <= t); the next float32 up goes right.
+        if (pick < 0.6 && Number.isFinite(bits[0])) asInt[0] += bits[0] >= 0 ? 1 : -1;
+        v = bits[0];
+      }
+      data[r * cols + c] = v;
+    }
+  }
+  return { data, rows, cols };
+}
+
+/**
+ * The engine for `onnx`, or why there is none (a model this reader does not cover, or a probe
+ * the two engines disagree on).
+ */
+export async function smallBatchEngine(onnx: Uint8Array, numFeatures: number, session: ort.InferenceSession, names: { input: string; output: string }): Promise<SmallBatchEngine | { refused: string }> {
+  let trees: ForestTrees;
+  try {
+    trees = forestFromOnnx(onnx, numFeatures);
+  } catch (err) {
+    return { refused: `model.onnx is not readable as an etaops tree ensemble: ${(err as Error).message}` };
+  }
+  const forest = new CompiledForest(trees);
+  const probe = thresholdProbe(trees);
+  const input = new ort.Tensor('float32', probe.data, [probe.rows, probe.cols]);
+  const result = await session.run({ [names.input]: input });
+  const expected = result[names.output]?.data as Float32Array | undefined;
+  input.dispose();
+  if (!expected || expected.length !== probe.rows) return { refused: `onnxruntime gave no ${names.output} for the probe` };
+  const got = forest.predict(probe);
+  for (let r = 0; r < probe.rows; r++) {
+    const diff = Math.abs(got[r] - expected[r]) / Math.max(1, Math.abs(expected[r]));
+    if (!(diff <= PARITY_TOLERANCE)) {
+      return { refused: `the built-in evaluator gave ${got[r]} for probe row ${r}, onnxruntime ${expected[r]}` };
+    }
+  }
+  return { forest, probeRows: probe.rows };
+}
