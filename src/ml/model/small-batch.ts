@@ -2,7 +2,7 @@
  * The small-batch engine: CompiledForest built from the trees inside model.onnx, for runs of a
  * few rows. onnxruntime-node takes about 12 µs to score one row, nearly all of it per-call cost
  * (tensor wrapping, N-API, a setImmediate hop), while a walk of the same trees in JS takes about
- * 3 µs a row; from about four rows on, onnxruntime's per-row speed wins (`make bench-serve`
+ * 2 µs a row; from about eight rows on, onnxruntime's per-row speed wins (`make bench-serve`
  * measures both per call). A prediction server scores one or a handful of rows per run: there
  * it pays.
  *
@@ -19,7 +19,7 @@ import type { FeatureMatrix } from '../gbdt/types.js';
 import { forestFromOnnx } from '../onnx/read.js';
 
 /** Most rows a run may have to go to the small-batch engine in the server: about where the two cost the same (bench-serve, real orders). */
-export const SMALL_BATCH_ROWS = 4;
+export const SMALL_BATCH_ROWS = 8;
 
 /** Largest |js − onnxruntime| / max(1, |onnxruntime|) accepted: summation-order rounding only. */
 const PARITY_TOLERANCE = 1e-5;
