@@ -31,9 +31,10 @@ export function modelKey(m: { version: string; sha256: string }): string {
 }
 
 /**
- * onnxruntime intra-op threads for serving. One: a request scores a handful of rows, where
- * handing work to a pool costs more than it saves, and the pool's spinning threads would take
- * CPU from the event loop that parses requests (measured in test/bench/serve).
+ * onnxruntime intra-op threads for serving. One: the pool's spinning threads would take CPU from
+ * the event loop that parses requests (measured in test/bench/serve). Runs of a few rows do not
+ * reach onnxruntime at all (SMALL_BATCH_ROWS); for 1,000-row batches two threads measured no
+ * clear gain on two cores either (105k-124k rows/s against 105k-113k with one).
  */
 const SERVING_THREADS = 1;
 
