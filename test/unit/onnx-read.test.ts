@@ -117,6 +117,7 @@ describe('reading the trees back out of model.onnx', () => {
       ['a missing attribute', handMadeOnnx(STUMP.filter((a) => a.name !== 'nodes_falsenodeids')), /no nodes_falsenodeids attribute/],
       ['truncated bytes', handMadeOnnx(STUMP).subarray(0, 40), /runs past the end|truncated/],
     ];
+    assert.throws(() => forestFromOnnx(handMadeOnnx(STUMP), 1, { maxNodes: 2 }), /3 nodes, more than the 2 this reader is asked to take/);
     for (const [what, bytes, message] of cases) {
       assert.throws(() => forestFromOnnx(bytes, 1), (e: unknown) => (e instanceof OnnxReadError || (e as Error).name === 'ProtoReadError') && message.test((e as Error).message), what);
     }

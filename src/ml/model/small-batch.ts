@@ -24,6 +24,11 @@ export const SMALL_BATCH_ROWS = 8;
 /** Largest |js − onnxruntime| / max(1, |onnxruntime|) accepted: summation-order rounding only. */
 const PARITY_TOLERANCE = 1e-5;
 const PROBE_ROWS = 512;
+/**
+ * Largest ensemble the engine takes (etaops' defaults give a few tens of thousands of nodes);
+ * reading a bigger one would hold hundreds of MB of JS arrays for a model onnxruntime serves well.
+ */
+const MAX_NODES = 1_000_000;
 
 export interface SmallBatchEngine {
   forest: CompiledForest;
@@ -68,7 +73,7 @@ export function thresholdProbe(forest: ForestTrees, rows = PROBE_ROWS, seed = 7)
 export async function smallBatchEngine(onnx: Uint8Array, numFeatures: number, session: ort.InferenceSession, names: { input: string; output: string }): Promise<SmallBatchEngine | { refused: string }> {
   let trees: ForestTrees;
   try {
-    trees = forestFromOnnx(onnx, numFeatures);
+    trees = forestFromOnnx(onnx, numFeatures, { maxNodes: MAX_NODES });
   } catch (err) {
     return { refused: `model.onnx is not readable as an etaops tree ensemble: ${(err as Error).message}` };
   }

@@ -89,10 +89,12 @@ function checkSupported(attrs: Map<string, Attribute>): void {
  * The trees of an etaops model.onnx, node for node. Node ids inside a tree must be 0..n-1 in
  * order with children after parents (as export.ts writes them); the result passes validateForest.
  */
-export function forestFromOnnx(model: Uint8Array, numFeatures: number): ForestTrees {
+export function forestFromOnnx(model: Uint8Array, numFeatures: number, opts: { maxNodes?: number } = {}): ForestTrees {
   const attrs = ensembleNode(model);
   checkSupported(attrs);
   const treeIds = ints(attrs, 'nodes_treeids');
+  const maxNodes = opts.maxNodes ?? Number.MAX_SAFE_INTEGER;
+  if (treeIds.length > maxNodes) throw new OnnxReadError(`${treeIds.length} nodes, more than the ${maxNodes} this reader is asked to take`);
   const nodeIds = ints(attrs, 'nodes_nodeids');
   const featureIds = ints(attrs, 'nodes_featureids');
   const trueIds = ints(attrs, 'nodes_truenodeids');
