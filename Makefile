@@ -21,6 +21,7 @@ deps: node_modules/.etaops-installed
 
 build: deps
 	./node_modules/.bin/tsc -p tsconfig.json
+	chmod +x dist/src/cli/main.js
 
 lint: deps
 	./node_modules/.bin/eslint --max-warnings=0 .
