@@ -7,15 +7,13 @@
  * TensorShapeProto.dim = 1; Dimension.dim_value = 1, .dim_param = 2.
  */
 
-import { protoFields as fields, protoMessages, protoText } from '../ml/onnx/protobuf.js';
+import { protoFields as fields, protoMessages as sub, protoText } from '../ml/onnx/protobuf.js';
 
 export interface OnnxInput {
   name: string;
   /** A number per fixed dimension, the parameter name for symbolic ones (e.g. "N"). */
   dims: Array<number | string>;
 }
-
-const sub = protoMessages;
 
 export function onnxInputs(model: Uint8Array): OnnxInput[] {
   const out: OnnxInput[] = [];

@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { startServerProcess, stopServerProcess as stopTarget } from '../server-process.js';
-import { loadPredictor, readModelDir, trainModel } from '../../../src/ml/model/index.js';
+import { loadPredictor, trainModel } from '../../../src/ml/model/index.js';
 import { SMALL_BATCH_ROWS } from '../../../src/ml/model/small-batch.js';
 import { buildFeatures } from '../../../src/ml/features/index.js';
 import { EXAMPLE_ORDER, ordersToDataset, parseOrders } from '../../../src/server/order-input.js';
@@ -190,12 +190,11 @@ interface EngineCost {
 
 /** Microseconds per scoring call (features built once), both engines alternating, best of 5 rounds each. */
 async function engineCosts(modelDir: string): Promise<EngineCost[]> {
-  const { meta } = await readModelDir(modelDir);
   const ortOnly = await loadPredictor(modelDir, { threads: 1 });
   const small = await loadPredictor(modelDir, { threads: 1, smallBatchRows: Number.MAX_SAFE_INTEGER });
   if (!/built-in tree evaluator/.test(small.engine)) throw new Error(`no small-batch engine: ${small.engine}`);
   const { dataset } = ordersToDataset(JSON.parse(batchBody(1000)) as unknown[]);
-  const all = buildFeatures(dataset, meta.featureSpec);
+  const all = buildFeatures(dataset, ortOnly.meta.featureSpec);
   const out: EngineCost[] = [];
   try {
     for (const rows of [1, 2, 4, 8, 16, 64, 1000]) {
