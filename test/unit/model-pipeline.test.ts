@@ -138,3 +138,31 @@ test('batch prediction keeps quoted fields and CRLF input intact and scores in s
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('batch prediction of a large file waits on the output without piling up listeners, and a failing output fails the run', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'etaops-batch-'));
+  const warnings: string[] = [];
+  const onWarning = (w: Error): void => { warnings.push(`${w.name}: ${w.message}`); };
+  process.on('warning', onWarning);
+  try {
+    const r = await trainModel({ dataset: makeDataset(syntheticOrders(200)), params: { numTrees: 5, numThreads: 1 } });
+    const header = 'market_id,created_at,store_id,store_primary_category,order_protocol,total_items,subtotal,num_distinct_items,min_item_price,max_item_price,total_onshift_dashers,total_busy_dashers,total_outstanding_orders,estimated_order_place_duration,estimated_store_to_consumer_driving_duration';
+    const row = '1,2015-02-06 22:24:17,1845,american,1,4,3441,4,557,1239,33,14,21,446,861';
+    const input = path.join(dir, 'in.csv');
+    // ~1.7 MB out in 500-row writes of ~45 KB: each overfills the output stream's 16 KiB buffer.
+    await writeFile(input, `${header}\n${`${row}\n`.repeat(20_000)}`);
+    const p = await loadPredictor({ onnx: r.onnx, meta: r.meta });
+    try {
+      const summary = await predictCsv(p, input, path.join(dir, 'out.csv'), { batchRows: 500 });
+      assert.equal(summary.scored, 20_000);
+      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+      assert.deepEqual(warnings.filter((w) => /MaxListeners/.test(w)), []);
+      await assert.rejects(predictCsv(p, input, path.join(dir, 'no-such-dir', 'out.csv'), { batchRows: 100 }), /ENOENT/);
+    } finally {
+      await p.close();
+    }
+  } finally {
+    process.off('warning', onWarning);
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -94,8 +94,20 @@ export async function predictCsv(predictor: Predictor, inputUri: string, outputP
   const summary = { recordsRead: 0, scored: 0, notScored: 0 };
   let wroteHeader = false;
 
-  const write = async (text: string): Promise<void> => {
-    if (!out.write(text)) await Promise.race([once(out, 'drain'), once(out, 'error').then(([e]) => Promise.reject(e as Error))]);
+  // Waits for 'drain' or 'error', whichever comes first, and removes the other listener: a
+  // leftover 'error' listener per full buffer would pile up over a large file.
+  // Kept for the next write: an error between waits (disk full) must fail the run, not the process.
+  let writeFailed: Error | undefined;
+  out.on('error', (err) => { writeFailed ??= err; });
+  const write = (text: string): Promise<void> | undefined => {
+    if (writeFailed) return Promise.reject(writeFailed);
+    if (out.write(text)) return undefined;
+    return new Promise<void>((resolve, reject) => {
+      const onDrain = (): void => { out.off('error', onError); resolve(); };
+      const onError = (err: Error): void => { out.off('drain', onDrain); reject(err); };
+      out.once('drain', onDrain);
+      out.once('error', onError);
+    });
   };
   const flush = async (ds: Dataset | null): Promise<void> => {
     if (!wroteHeader && sink.header !== null) {
@@ -137,6 +149,7 @@ export async function predictCsv(predictor: Predictor, inputUri: string, outputP
     const last = builder.finish();
     await flush(last);
     await flush(null);
+    if (writeFailed) throw writeFailed;
     out.end();
     await once(out, 'finish');
     await rename(tmp, outputPath);
