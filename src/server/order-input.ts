@@ -22,7 +22,7 @@ import { parseNumber, parseTimestampUtc } from '../ml/dataset/parse.js';
 
 /** One validated order: numeric columns in NUMERIC_COLUMNS order, categories in CATEGORY_COLUMNS order. */
 export interface OrderRow {
-  numeric: Float64Array;
+  numeric: number[];
   /** Canonical category text, null when missing. */
   category: (string | null)[];
 }
@@ -187,11 +187,15 @@ interface RowContext {
   missingFields: Map<string, number>;
 }
 
+/**
+ * Fresh rows are copies of these: copying a small packed array is a memcpy on the JS heap,
+ * where a Float64Array of this size would be a separately allocated (and finalised) buffer.
+ */
+const EMPTY_NUMERIC: number[] = NUMERIC_COLUMNS.map(() => NaN);
+const EMPTY_CATEGORY: (string | null)[] = CATEGORY_COLUMNS.map(() => null);
+
 function parseRow(obj: Record<string, unknown>, ctx: RowContext): OrderRow {
-  const row: OrderRow = {
-    numeric: new Float64Array(NUMERIC_COLUMNS.length).fill(NaN),
-    category: new Array<string | null>(CATEGORY_COLUMNS.length).fill(null),
-  };
+  const row: OrderRow = { numeric: EMPTY_NUMERIC.slice(), category: EMPTY_CATEGORY.slice() };
   for (const col of INPUT_COLUMNS) {
     const v = obj[col.name];
     if (isEmpty(v)) {

@@ -169,13 +169,19 @@ export function parseNumberBytes(buf: Uint8Array, start: number, end: number): n
 }
 
 const scratch = new Uint8Array(128);
-const encoder = new TextEncoder();
 
-/** Copies ASCII text into the scratch buffer; -1 if too long or not ASCII (never valid then). */
+/**
+ * Copies ASCII text into the scratch buffer; -1 if too long or not ASCII (never valid then).
+ * Char by char: the check reads every char anyway, and a TextEncoder call costs more than the copy.
+ */
 function toScratch(text: string): number {
   if (text.length > scratch.length) return -1;
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 127) return -1;
-  return encoder.encodeInto(text, scratch).written;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 127) return -1;
+    scratch[i] = c;
+  }
+  return text.length;
 }
 
 /** Parses a UTC timestamp text ("2015-02-06 22:24:17"; see module doc). Epoch seconds or NaN. */
