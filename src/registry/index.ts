@@ -81,7 +81,9 @@ export interface PredictionLogEntry {
   /** Defaults to the time of enqueue. */
   ts?: Date;
   /** The raw order fields as received (JSON-serialisable). */
-  features: unknown;
+  features?: unknown;
+  /** The same already serialised as JSON text (a batch worker does it off the event loop); wins over `features`. */
+  featuresJson?: string;
   prediction: number;
 }
 

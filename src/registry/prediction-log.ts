@@ -286,7 +286,7 @@ function toRow(e: PredictionLogEntry): Row | undefined {
   if (!e || typeof e.requestId !== 'string' || e.requestId === '' || typeof e.model !== 'string' || e.model === '') return undefined;
   if (!Number.isInteger(e.version) || typeof e.prediction !== 'number') return undefined;
   const ts = e.ts instanceof Date && !Number.isNaN(e.ts.getTime()) ? e.ts : new Date();
-  const features = JSON.stringify(e.features ?? null);
+  const features = typeof e.featuresJson === 'string' ? e.featuresJson : JSON.stringify(e.features ?? null);
   if (typeof features !== 'string') return undefined;
   // Postgres jsonb cannot hold NUL characters; escape-encoded or not, such a row would never store.
   if (features.includes('\\u0000')) return undefined;

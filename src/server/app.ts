@@ -6,8 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { HttpError, readJsonBody, sendError, sendJson } from './http-json.js';
-import { OrderValidationError, describeValue, type FieldError } from './order-input.js';
+import { HttpError, parseJsonBytes, readJsonBody, readJsonBytes, sendError, sendJson, sendJsonText } from './http-json.js';
+import { OrderValidationError, createdAtOf, describeValue, type FieldError } from './order-input.js';
+import { OFF_THREAD_MIN_BYTES } from './batch-pool.js';
+import { predictAnswer } from './predict-answer.js';
 import { INPUT_TENSORS, InferRequestError, OUTPUT_NAME, OUTPUT_TENSORS, parseInferRequest, tensorPath } from './oip.js';
 import { NotReadyError, type PredictionService } from './service.js';
 import { parseTimestampUtc } from '../ml/dataset/parse.js';
@@ -158,26 +160,25 @@ function headerRequestId(req: IncomingMessage): string | undefined {
 }
 
 async function predict(service: PredictionService, req: IncomingMessage, res: ServerResponse, limit: number): Promise<void> {
-  const body = await readJsonBody(req, limit);
-  const parsed = service.parse(body);
-  const scored = await service.score(parsed.rows);
+  const bytes = await readJsonBytes(req, limit);
   const base = headerRequestId(req);
-  const version = scored.identity.version;
-  if (parsed.unknownFields.length > 0) res.setHeader(UNKNOWN_FIELDS_HEADER, unknownFieldsHeader(parsed.unknownFields));
-  if (!parsed.batch) {
-    const requestId = parsed.requestIds[0] ?? base ?? newRequestId();
-    service.record([requestId], parsed.rows, [body], scored);
-    setRequestIdHeader(res, requestId);
-    sendJson(res, 200, { prediction: scored.predictions[0], model_version: version, request_id: requestId });
+  const offThread = bytes.byteLength >= OFF_THREAD_MIN_BYTES ? service.predictOffThread(bytes, base ?? newRequestId()) : undefined;
+  if (offThread) {
+    const outcome = await offThread;
+    if (!outcome.ok) throw 'invalidOrder' in outcome ? new OrderValidationError(outcome.invalidOrder) : new HttpError(outcome.http.status, outcome.http.message, outcome.http.details);
+    if (outcome.unknownFields.length > 0) res.setHeader(UNKNOWN_FIELDS_HEADER, unknownFieldsHeader(outcome.unknownFields));
+    setRequestIdHeader(res, outcome.headerId);
+    sendJsonText(res, 200, outcome.body);
     return;
   }
-  const batchId = base ?? newRequestId();
-  const ids = parsed.requestIds.map((id, i) => id ?? `${batchId}:${i}`);
-  service.record(ids, parsed.rows, body as unknown[], scored, batchId);
-  const out = new Array<{ prediction: number; model_version: string; request_id: string }>(ids.length);
-  for (let i = 0; i < ids.length; i++) out[i] = { prediction: scored.predictions[i], model_version: version, request_id: ids[i] };
-  setRequestIdHeader(res, batchId);
-  sendJson(res, 200, out);
+  const body = parseJsonBytes(bytes);
+  const parsed = service.parse(body);
+  const scored = await service.score(parsed.rows);
+  if (parsed.unknownFields.length > 0) res.setHeader(UNKNOWN_FIELDS_HEADER, unknownFieldsHeader(parsed.unknownFields));
+  const answer = predictAnswer(parsed, scored.predictions, scored.identity.version, () => base ?? newRequestId());
+  service.record(answer.ids, createdAtOf(parsed.rows), { raw: parsed.batch ? body as unknown[] : [body] }, scored);
+  setRequestIdHeader(res, answer.headerId);
+  sendJsonText(res, 200, answer.body);
 }
 
 function matchesModel(service: PredictionService, params: Params): boolean {
@@ -211,7 +212,7 @@ async function oipInfer(service: PredictionService, req: IncomingMessage, res: S
   }
   const scored = await service.score(parsed.rows);
   const id = request.id ?? headerRequestId(req) ?? newRequestId();
-  service.record(parsed.rows.map((_, i) => `${id}:${i}`), parsed.rows, request.orders, scored, id);
+  service.record({ batchId: id, own: [] }, createdAtOf(parsed.rows), { raw: request.orders }, scored);
   sendJson(res, 200, {
     model_name: scored.identity.name,
     model_version: scored.identity.version,

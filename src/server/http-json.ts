@@ -26,12 +26,16 @@ export function errorBody(message: string, details: FieldError[] = []): ErrorBod
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
-  const text = JSON.stringify(body);
+  sendJsonText(res, status, JSON.stringify(body), headers);
+}
+
+/** Sends JSON already serialised: text, or its UTF-8 bytes. */
+export function sendJsonText(res: ServerResponse, status: number, json: string | Uint8Array, headers?: Record<string, string>): void {
   res.statusCode = status;
   if (headers) for (const k in headers) res.setHeader(k, headers[k]);
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
-  res.setHeader('Content-Length', Buffer.byteLength(text));
-  res.end(text);
+  res.setHeader('Content-Length', typeof json === 'string' ? Buffer.byteLength(json) : json.byteLength);
+  res.end(json);
 }
 
 export function sendError(res: ServerResponse, err: HttpError): void {
@@ -49,7 +53,15 @@ function isJsonContentType(value: string | undefined): boolean {
  * Reads and parses a JSON request body of at most `limit` bytes.
  * Rejects with HttpError 415 (not JSON), 413 (too large) or 400 (empty or unparsable).
  */
-export function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+export async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  return parseJsonBytes(await readJsonBytes(req, limit));
+}
+
+/**
+ * Reads a JSON request body of at most `limit` bytes without parsing it (a batch worker parses
+ * it off the event loop). Rejects with HttpError 415 (not JSON) or 413 (too large).
+ */
+export function readJsonBytes(req: IncomingMessage, limit: number): Promise<Uint8Array> {
   if (!isJsonContentType(req.headers['content-type'])) {
     req.resume();
     return Promise.reject(new HttpError(415, `expected Content-Type: application/json, got ${req.headers['content-type'] ? `'${req.headers['content-type']}'` : 'none'}`));
@@ -75,19 +87,20 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<unkno
     });
     req.on('error', (err) => { if (!failed) { failed = true; reject(new HttpError(400, `could not read the request body: ${err.message}`)); } });
     req.on('end', () => {
-      if (failed) return;
-      const text = chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks, size).toString('utf8');
-      if (text.trim() === '') {
-        reject(new HttpError(400, 'the request body is empty; expected JSON'));
-        return;
-      }
-      try {
-        resolve(JSON.parse(text));
-      } catch (err) {
-        reject(new HttpError(400, `the request body is not valid JSON: ${(err as Error).message}`));
-      }
+      if (!failed) resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
     });
   });
+}
+
+/** Parses a UTF-8 JSON body; HttpError 400 when it is empty or not JSON. */
+export function parseJsonBytes(bytes: Uint8Array): unknown {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  if (text.trim() === '') throw new HttpError(400, 'the request body is empty; expected JSON');
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new HttpError(400, `the request body is not valid JSON: ${(err as Error).message}`);
+  }
 }
 
 function tooLarge(limit: number, size: number): HttpError {

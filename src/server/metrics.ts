@@ -38,8 +38,10 @@ export class ServerMetrics {
   private readonly rowsScored: Counter;
   private readonly modelRuns: Histogram;
   private readonly children = new Map<string, { count: Counter.Internal; latency: Histogram.Internal<'route' | 'method' | 'status'> }>();
+  private readonly offThread: Counter;
   private logSource: LogStatsSource | undefined;
   private accuracySource: LiveAccuracySource | undefined;
+  private batchWorkersReady: (() => number) | undefined;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -52,6 +54,12 @@ export class ServerMetrics {
     this.modelInfo = new Gauge({ name: 'etaops_model_info', help: 'The model being served (value 1)', labelNames: ['model', 'version', 'sha256'], registers });
     this.rowsScored = new Counter({ name: 'etaops_rows_scored_total', help: 'Orders scored by the model', registers });
     this.modelRuns = new Histogram({ name: 'etaops_model_batch_rows', help: 'Rows per model run (micro-batching merges concurrent requests)', buckets: [1, 2, 4, 8, 16, 64, 256, 1024, 4096, 16_384], registers });
+    this.offThread = new Counter({ name: 'etaops_batch_worker_requests_total', help: 'POST /predict requests answered by a batch worker thread (bodies of 32 KiB and more)', registers });
+    const ready = () => this.batchWorkersReady?.() ?? 0;
+    new Gauge({
+      name: 'etaops_batch_workers_ready', help: 'Batch worker threads ready to take a large request', registers,
+      collect() { this.set(ready()); },
+    });
     this.registerLiveAccuracy(registers);
     this.registerPredictionLog(registers);
   }
@@ -99,6 +107,14 @@ export class ServerMetrics {
 
   setLogSource(source: LogStatsSource | undefined): void {
     this.logSource = source;
+  }
+
+  setBatchWorkerSource(ready: () => number): void {
+    this.batchWorkersReady = ready;
+  }
+
+  countOffThread(): void {
+    this.offThread.inc();
   }
 
   setAccuracySource(source: LiveAccuracySource | undefined): void {

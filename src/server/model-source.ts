@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadPredictor } from '../ml/model/predictor.js';
+import { readModelDir } from '../ml/model/meta.js';
 import { SMALL_BATCH_ROWS } from '../ml/model/small-batch.js';
 import { getModelDir } from '../storage/index.js';
 import { UnknownModelError, type ModelVersion, type Registry } from '../registry/index.js';
@@ -39,7 +40,8 @@ export function modelKey(m: { version: string; sha256: string }): string {
 const SERVING_THREADS = 1;
 
 async function loadDir(dir: string, source: string, version?: number): Promise<LoadedModel> {
-  const predictor = await loadPredictor(dir, { threads: SERVING_THREADS, smallBatchRows: SMALL_BATCH_ROWS });
+  const files = await readModelDir(dir);
+  const predictor = await loadPredictor(files, { threads: SERVING_THREADS, smallBatchRows: SMALL_BATCH_ROWS });
   return {
     name: predictor.meta.modelName,
     version: version === undefined ? 'local' : String(version),
@@ -47,6 +49,7 @@ async function loadDir(dir: string, source: string, version?: number): Promise<L
     source,
     registryVersion: version,
     predictor,
+    files,
   };
 }
 

@@ -15,7 +15,7 @@
  * merge rows of concurrent requests into one model run.
  */
 import {
-  CATEGORY_COLUMNS, NUMERIC_COLUMNS, ORDER_INPUT_COLUMNS, TARGET_COLUMN, columnSpec,
+  CATEGORY_COLUMNS, CREATED_AT_COLUMN, NUMERIC_COLUMNS, ORDER_INPUT_COLUMNS, TARGET_COLUMN, columnSpec,
   type CategoryColumn, type CategoryData, type ColumnSpec, type Dataset, type NumericColumn,
 } from '../ml/dataset/schema.js';
 import { parseNumber, parseTimestampUtc } from '../ml/dataset/parse.js';
@@ -300,6 +300,15 @@ export function rowsToDataset(rows: readonly OrderRow[]): Dataset {
   const sourceLine = new Int32Array(n);
   for (let i = 0; i < n; i++) sourceLine[i] = i + 1;
   return { rowCount: n, numeric, category, sourceLine };
+}
+
+const CREATED_AT_INDEX = (NUMERIC_COLUMNS as readonly string[]).indexOf(CREATED_AT_COLUMN);
+
+/** Each row's created_at (epoch seconds), which feedback with an actual delivery time needs. */
+export function createdAtOf(rows: readonly OrderRow[]): Float64Array {
+  const out = new Float64Array(rows.length);
+  for (let i = 0; i < rows.length; i++) out[i] = rows[i].numeric[CREATED_AT_INDEX];
+  return out;
 }
 
 /** Convenience for callers that do not batch: body → Dataset. */

@@ -35,7 +35,7 @@ export interface RunningServer {
 
 export async function startServer(opts: StartServerOptions): Promise<RunningServer> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const service = new PredictionService(opts);
+  const service = new PredictionService({ ...opts, log });
   const http = createServer({ keepAliveTimeout: 65_000 }, createRequestListener(service));
   // A client that stalls mid-request must not hold a connection forever.
   http.requestTimeout = 30_000;

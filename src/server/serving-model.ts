@@ -14,7 +14,9 @@
  * so no request ever sees a closed session.
  */
 import type { Dataset } from '../ml/dataset/schema.js';
-import { rowsToDataset, type OrderRow } from './order-input.js';
+import type { ModelFiles } from '../ml/model/meta.js';
+import { rowsToDataset, type OrderLimits, type OrderRow } from './order-input.js';
+import { BatchWorkerPool, type BatchOutcome } from './batch-pool.js';
 
 /** What the server needs of a model (the ML pipeline's Predictor satisfies it). */
 export interface ModelPredictor {
@@ -39,6 +41,17 @@ export interface ModelIdentity {
 
 export interface LoadedModel extends ModelIdentity {
   predictor: ModelPredictor;
+  /** The model's bytes, for batch workers to load their own copies (none: no batch workers). */
+  files?: ModelFiles;
+}
+
+export interface ServingOptions {
+  /** Called with the row count of every model run. */
+  onRun?: (rows: number) => void;
+  /** Batch worker threads for large requests (batch-pool.ts); 0 = none. */
+  batchWorkers?: number;
+  limits?: OrderLimits;
+  log?: (line: string) => void;
 }
 
 interface Pending {
@@ -59,12 +72,37 @@ export class ServingModel {
   private retired = false;
   private closed: Promise<void> | undefined;
   private readonly onRun: ((rows: number) => void) | undefined;
+  private readonly pool: BatchWorkerPool | undefined;
 
-  constructor(model: LoadedModel, onRun?: (rows: number) => void) {
-    const { predictor, ...identity } = model;
+  constructor(model: LoadedModel, opts: ServingOptions = {}) {
+    const { predictor, files, ...identity } = model;
     this.identity = identity;
     this.predictor = predictor;
-    this.onRun = onRun;
+    this.onRun = opts.onRun;
+    const size = opts.batchWorkers ?? 0;
+    if (files && size > 0 && opts.limits) {
+      this.pool = new BatchWorkerPool({ size, files, version: identity.version, limits: opts.limits, log: opts.log ?? (() => undefined) });
+    }
+  }
+
+  /** Batch workers ready to take a request now. */
+  get batchWorkersReady(): number {
+    return this.pool?.readyWorkers ?? 0;
+  }
+
+  /**
+   * Answers a whole /predict body on a batch worker; undefined when none is ready (the caller
+   * scores it on the event loop).
+   */
+  submitBatch(bytes: Uint8Array, requestId: string, logFeatures: boolean): Promise<BatchOutcome> | undefined {
+    if (this.closed) return undefined;
+    const pending = this.pool?.submit(bytes, requestId, logFeatures);
+    if (!pending) return undefined;
+    this.inFlight++;
+    return pending.then((outcome) => {
+      if (outcome.ok) this.onRun?.(outcome.predictions.length);
+      return outcome;
+    }).finally(() => this.settle());
   }
 
   /** Predicts `rows`; resolves to one value per row (a view into the run's output). */
@@ -114,7 +152,9 @@ export class ServingModel {
   }
 
   private close(): Promise<void> {
-    this.closed ??= Promise.resolve().then(() => this.predictor.close()).catch(() => undefined);
+    this.closed ??= Promise.resolve()
+      .then(() => Promise.all([this.predictor.close(), this.pool?.close()]))
+      .then(() => undefined, () => undefined);
     return this.closed;
   }
 

@@ -93,6 +93,33 @@ describe('prediction server with a Postgres registry', { skip }, () => {
     assert.ok((await metric(server.url, 'etaops_prediction_log_written_total')) >= 5);
   });
 
+  test('a large batch answered by a batch worker is logged row by row, each order as it was sent', async () => {
+    await waitFor('a ready batch worker', async () => (await metric(server.url, 'etaops_batch_workers_ready')) > 0);
+    const before = await metric(server.url, 'etaops_batch_worker_requests_total');
+    // 20 orders (the writer buffers 30) padded with an unknown field past the 32 KiB that go to a worker.
+    const orders: Record<string, unknown>[] = Array.from({ length: 20 }, (_, i) => ({ ...EXAMPLE_ORDER, subtotal: 1000 + i, note: `é${'x'.repeat(2000)}` }));
+    orders[4] = { ...orders[4], request_id: 'pg-big-own' };
+    const r = await fetch(`${server.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'pg-big' }, body: JSON.stringify(orders) });
+    const answers = (await r.json()) as { request_id: string; prediction: number }[];
+    assert.equal(r.status, 200, JSON.stringify(answers).slice(0, 300));
+    assert.equal(await metric(server.url, 'etaops_batch_worker_requests_total'), before + 1);
+    await waitFor('20 logged rows', async () => {
+      const n = await registry.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM prediction_log WHERE request_id LIKE 'pg-big%'`);
+      return n.rows[0].n === 20;
+    });
+    const rows = (await registry.db.query<{ request_id: string; features: Record<string, unknown>; prediction: number }>(
+      `SELECT request_id, features, prediction FROM prediction_log WHERE request_id LIKE 'pg-big%'`)).rows;
+    const byId = new Map(rows.map((row) => [row.request_id, row]));
+    for (const [i, answer] of answers.entries()) {
+      const row = byId.get(answer.request_id);
+      assert.ok(row, `row ${i} logged as ${answer.request_id}`);
+      assert.deepEqual(row.features, orders[i]);
+      assert.ok(Math.abs(row.prediction - answer.prediction) < 1e-9);
+    }
+    assert.equal(answers[4].request_id, 'pg-big-own');
+    assert.equal(answers[5].request_id, 'pg-big:5');
+  });
+
   test('feedback is stored in the registry and joins the logged prediction', async () => {
     const p = await predict(server.url, 'pg-fb-1');
     await waitFor('the logged row', async () => (await registry.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM prediction_log WHERE request_id = 'pg-fb-1'`)).rows[0].n === 1);

@@ -6,7 +6,7 @@ import type { Command } from '../command.js';
 import { intFlag, parseFlags, type OptionSpec } from '../args.js';
 import { UsageError, UserError } from '../errors.js';
 import { ServeSetupError, openServeTarget, runUntilSignalled } from '../../server/run.js';
-import { DEFAULT_SERVICE_OPTIONS, type ServiceOptions } from '../../server/service.js';
+import { DEFAULT_SERVICE_OPTIONS, defaultBatchWorkers, type ServiceOptions } from '../../server/service.js';
 
 /** Flags of the HTTP service itself, shared with `etaops up`. */
 export const serviceFlagOptions = {
@@ -14,6 +14,7 @@ export const serviceFlagOptions = {
   'max-batch': { type: 'string' },
   'rate-limit': { type: 'string' },
   'rate-burst': { type: 'string' },
+  'batch-workers': { type: 'string' },
 } as const satisfies OptionSpec;
 
 const serveFlagOptions = {
@@ -29,13 +30,14 @@ const serveFlagOptions = {
   'no-log': { type: 'boolean' },
 } as const satisfies OptionSpec;
 
-/** Service options from --body-limit, --max-batch, --rate-limit, --rate-burst. */
+/** Service options from --body-limit, --max-batch, --rate-limit, --rate-burst, --batch-workers. */
 export function serviceOptionsFrom(command: string, values: Record<string, unknown>): Partial<ServiceOptions> {
   const bodyLimitBytes = intFlag(command, values, 'body-limit', DEFAULT_SERVICE_OPTIONS.bodyLimitBytes, 1024, 512 * 1024 * 1024);
   const maxBatchRows = intFlag(command, values, 'max-batch', DEFAULT_SERVICE_OPTIONS.maxBatchRows, 1, 1_000_000);
   const ratePerSecond = intFlag(command, values, 'rate-limit', DEFAULT_SERVICE_OPTIONS.rateLimit.ratePerSecond, 0, 10_000_000);
   const burst = intFlag(command, values, 'rate-burst', Math.max(1, ratePerSecond * 2), 1, 100_000_000);
-  return { bodyLimitBytes, maxBatchRows, rateLimit: { ratePerSecond, burst }, adminToken: process.env.ETAOPS_ADMIN_TOKEN || undefined };
+  const batchWorkers = intFlag(command, values, 'batch-workers', defaultBatchWorkers(), 0, 64);
+  return { bodyLimitBytes, maxBatchRows, rateLimit: { ratePerSecond, burst }, batchWorkers, adminToken: process.env.ETAOPS_ADMIN_TOKEN || undefined };
 }
 
 const usage = `Usage: etaops serve (--model-dir DIR | --model-uri URI | --model NAME@production) [flags]
@@ -60,6 +62,8 @@ Flags:
   --max-batch N            most orders in one request (default 10000)
   --rate-limit N           requests per second per client IP (default 20000; 0 = off)
   --rate-burst N           burst per client IP (default 2 x rate)
+  --batch-workers N        threads that score requests of 32 KiB and more off the event loop
+                           (default: one per core, at most 4; 0 = none)
   --no-log                 do not log predictions to the registry database
 
 Environment: ETAOPS_DATABASE_URL, ETAOPS_ADMIN_TOKEN (guards /admin/*; without it only loopback

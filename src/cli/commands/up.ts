@@ -23,7 +23,7 @@ Flags:
   --port N       listen port (default 9696; 0 = any free port)
   --host HOST    listen address (default 127.0.0.1)
   --fresh        wipe DIR first and train again
-  --body-limit, --max-batch, --rate-limit, --rate-burst: as for 'etaops serve'
+  --body-limit, --max-batch, --rate-limit, --rate-burst, --batch-workers: as for 'etaops serve'
 `;
 
 const flags = {

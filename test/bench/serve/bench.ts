@@ -26,6 +26,7 @@ import autocannon from 'autocannon';
 import { startServerProcess, stopServerProcess as stopTarget } from '../server-process.js';
 import { loadPredictor, trainModel } from '../../../src/ml/model/index.js';
 import { SMALL_BATCH_ROWS } from '../../../src/ml/model/small-batch.js';
+import { defaultBatchWorkers } from '../../../src/server/service.js';
 import { buildFeatures } from '../../../src/ml/features/index.js';
 import { EXAMPLE_ORDER, ordersToDataset, parseOrders } from '../../../src/server/order-input.js';
 
@@ -151,15 +152,32 @@ function batchBody(rows: number): string {
   return JSON.stringify(orders);
 }
 
-async function batchThroughServer(modelDir: string, rowsPerRequest: number): Promise<{ rowsPerSecond: number; requests: number; errors: number; p99Ms: number }> {
-  const { url, child } = await startTarget('etaops (batch)', process.execPath, [TARGETS, 'etaops', modelDir]);
+interface BatchResult {
+  /** --batch-workers of the server measured ('default' = what etaops serve picks). */
+  workers: string;
+  connections: number;
+  rowsPerSecond: number;
+  requests: number;
+  errors: number;
+  p99Ms: number;
+}
+
+/** rows/s through POST /predict with `rowsPerRequest`-order arrays, at 2 and at CONNECTIONS connections. */
+async function batchThroughServer(modelDir: string, rowsPerRequest: number, workers: string): Promise<BatchResult[]> {
+  const args = [TARGETS, 'etaops', modelDir, ...(workers === 'default' ? [] : [workers])];
+  const { url, child } = await startTarget(`etaops (batch, workers ${workers})`, process.execPath, args);
   try {
     const body = batchBody(rowsPerRequest);
-    await load('batch warm-up', `${url}/predict`, body, 2, 2);
-    const r = await load('batch', `${url}/predict`, body, DURATION, 2);
-    const rowsPerSecond = r.requestsPerSecond * rowsPerRequest;
-    log(`batch /predict (${rowsPerRequest} rows per request, 2 connections): ${rowsPerSecond.toFixed(0)} rows/s, errors ${r.errors + r.non2xx}`);
-    return { rowsPerSecond, requests: r.total, errors: r.errors + r.non2xx, p99Ms: r.p99Ms };
+    // Batch workers start in the background: the warm-up gives them time to be ready.
+    await load('batch warm-up', `${url}/predict`, body, 3, 2);
+    const out: BatchResult[] = [];
+    for (const connections of [2, CONNECTIONS]) {
+      const r = await load('batch', `${url}/predict`, body, DURATION, connections);
+      const rowsPerSecond = r.requestsPerSecond * rowsPerRequest;
+      log(`batch /predict (${rowsPerRequest} rows per request, ${connections} connections, batch workers ${workers}): ${rowsPerSecond.toFixed(0)} rows/s, p99 ${r.p99Ms} ms, errors ${r.errors + r.non2xx}`);
+      out.push({ workers, connections, rowsPerSecond, requests: r.total, errors: r.errors + r.non2xx, p99Ms: r.p99Ms });
+    }
+    return out;
   } finally {
     await stopTarget(child);
   }
@@ -277,7 +295,9 @@ async function main(): Promise<void> {
     }
   }
 
-  const batch = await batchThroughServer(modelDir, 1000);
+  // With the batch workers etaops serve starts by default, and without any (the comparison).
+  const batch = [...await batchThroughServer(modelDir, 1000, 'default'), ...await batchThroughServer(modelDir, 1000, '0')];
+  const batchAt = (workers: string, connections: number) => batch.find((b) => b.workers === workers && b.connections === connections) as BatchResult;
   const cli = await batchThroughCli(modelDir, Number(flags['batch-file-rows']));
   const engines = await engineCosts(modelDir);
 
@@ -292,7 +312,10 @@ async function main(): Promise<void> {
     `etaops / ceiling: ${(ours.requestsPerSecond / ceiling.requestsPerSecond).toFixed(2)}x (goal >= 0.5x)`,
     seed ? `etaops / seed:    ${(ours.requestsPerSecond / seed.requestsPerSecond).toFixed(1)}x (goal >= 20x)` : `etaops / seed:    n/a (${seedNote || 'skipped'})`,
     `etaops p99:       ${ours.p99Ms} ms (goal < 5 ms), errors ${ours.errors + ours.non2xx} (goal 0)`,
-    `batch /predict:   ${batch.rowsPerSecond.toFixed(0)} rows/s with 1,000-order requests (goal >= 200,000), errors ${batch.errors}`,
+    `batch /predict:   1,000-order requests (goal >= 200,000 rows/s), rows/s by connections, errors ${batch.reduce((n, b) => n + b.errors, 0)}:`,
+    `| ${pad('server', 40)} | ${pad('2 connections', 13)} | ${pad(`${CONNECTIONS} connections`, 13)} |`,
+    `| ${'-'.repeat(40)} | ${'-'.repeat(13)} | ${'-'.repeat(13)} |`,
+    ...[['default', `etaops (${defaultBatchWorkers()} batch workers)`], ['0', 'etaops --batch-workers 0']].map(([w, name]) => `| ${pad(name, 40)} | ${pad(batchAt(w, 2).rowsPerSecond.toFixed(0), 13)} | ${pad(batchAt(w, CONNECTIONS).rowsPerSecond.toFixed(0), 13)} |`),
     typeof cli === 'string' ? `etaops predict:   ${cli}` : `etaops predict:   ${cli.rowsPerSecond.toFixed(0)} rows/s (${cli.rows} rows in ${cli.seconds.toFixed(2)} s, whole process) (goal >= 200,000)`,
     '',
     `One scoring call on the same model and rows (µs; the server uses the small-batch engine up to ${SMALL_BATCH_ROWS} rows):`,

@@ -3,7 +3,8 @@
  * does not share their event loop:
  *   node targets.js bare            a bare node:http server: reads and JSON-parses the same body,
  *                                   answers a constant (the ceiling for any Node server)
- *   node targets.js etaops DIR      the etaops prediction server on the model directory DIR
+ *   node targets.js etaops DIR [N]  the etaops prediction server on the model directory DIR
+ *                                   (N: --batch-workers; default what etaops serve picks)
  * Each prints `listening <url>` on stdout once it accepts requests, and exits on SIGTERM.
  */
 import { createServer } from 'node:http';
@@ -32,17 +33,17 @@ async function bare(): Promise<() => Promise<void>> {
   return () => new Promise((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });
 }
 
-async function etaops(modelDir: string): Promise<() => Promise<void>> {
-  const server = await startServer({ source: modelDirSource(modelDir), port: 0, log: () => undefined });
+async function etaops(modelDir: string, batchWorkers?: number): Promise<() => Promise<void>> {
+  const server = await startServer({ source: modelDirSource(modelDir), port: 0, batchWorkers, log: () => undefined });
   process.stdout.write(`listening ${server.url}\n`);
   return () => server.close();
 }
 
 async function main(): Promise<void> {
-  const [kind, arg] = process.argv.slice(2);
-  const stop = kind === 'bare' ? await bare() : kind === 'etaops' && arg ? await etaops(arg) : undefined;
+  const [kind, arg, workers] = process.argv.slice(2);
+  const stop = kind === 'bare' ? await bare() : kind === 'etaops' && arg ? await etaops(arg, workers === undefined ? undefined : Number(workers)) : undefined;
   if (!stop) {
-    process.stderr.write('usage: targets.js bare | etaops MODEL_DIR\n');
+    process.stderr.write('usage: targets.js bare | etaops MODEL_DIR [BATCH_WORKERS]\n');
     process.exit(2);
   }
   process.once('SIGTERM', () => { void stop().then(() => process.exit(0)); });

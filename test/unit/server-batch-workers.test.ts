@@ -1,0 +1,159 @@
+/**
+ * Batch worker threads (src/server/batch-pool.ts): large /predict bodies are answered off the
+ * event loop exactly as the event loop answers them, errors included; workers that cannot start
+ * leave scoring on the event loop. Two real servers on the same model, one with workers and one
+ * without, are compared byte for byte.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, type RunningServer } from '../../src/server/server.js';
+import { modelDirSource, type ModelSource } from '../../src/server/model-source.js';
+import { OFF_THREAD_MIN_BYTES } from '../../src/server/batch-pool.js';
+import { parseOrders } from '../../src/server/order-input.js';
+import { SAMPLE_MISSING, sampleRows, trainedModelDir } from './server-fixtures.js';
+
+const modelDirPromise = trainedModelDir();
+const skip = modelDirPromise === undefined ? SAMPLE_MISSING : false;
+
+interface Reply {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
+async function post(base: string, body: string, headers: Record<string, string> = {}): Promise<Reply> {
+  const r = await fetch(`${base}/predict`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  return { status: r.status, headers: r.headers, text: await r.text() };
+}
+
+async function metric(base: string, name: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  if (!line) throw new Error(`no ${name} in /metrics`);
+  return Number(line.split(' ').pop());
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Sample orders the server accepts, some with ids of their own and one with an unknown field. */
+function bigBatch(count: number): Record<string, unknown>[] {
+  const orders = sampleRows(count * 2).rows
+    .map((r) => r.order as Record<string, unknown>)
+    .filter((o) => { try { parseOrders(o); return true; } catch { return false; } })
+    .slice(0, count);
+  assert.equal(orders.length, count, 'enough clean sample rows');
+  orders[3] = { ...orders[3], request_id: 'own-3' };
+  orders[7] = { ...orders[7], request_id: 42 };
+  orders[9] = { ...orders[9], coupon_code: 'SPRING' };
+  return orders;
+}
+
+describe('batch workers', { skip }, () => {
+  let withWorkers: RunningServer;
+  let onLoop: RunningServer;
+
+  before(async () => {
+    const dir = await (modelDirPromise as Promise<string>);
+    [withWorkers, onLoop] = await Promise.all([
+      startServer({ source: modelDirSource(dir), port: 0, batchWorkers: 2, log: () => undefined }),
+      startServer({ source: modelDirSource(dir), port: 0, batchWorkers: 0, log: () => undefined }),
+    ]);
+    await waitFor('two ready batch workers', async () => (await metric(withWorkers.url, 'etaops_batch_workers_ready')) === 2);
+  });
+  after(async () => { await Promise.all([withWorkers?.close(), onLoop?.close()]); });
+
+  test('a large batch is answered by a worker byte for byte as the event loop answers it', async () => {
+    const body = JSON.stringify(bigBatch(300));
+    assert.ok(Buffer.byteLength(body) >= OFF_THREAD_MIN_BYTES, `the body (${body.length} bytes) is large enough to go to a worker`);
+    const before = await metric(withWorkers.url, 'etaops_batch_worker_requests_total');
+    const rowsBefore = await metric(withWorkers.url, 'etaops_rows_scored_total');
+    const [a, b] = await Promise.all([withWorkers, onLoop].map((s) => post(s.url, body, { 'x-request-id': 'big-1' })));
+    assert.equal(a.status, 200, a.text);
+    assert.equal(a.text, b.text);
+    for (const h of ['x-request-id', 'x-etaops-unknown-fields', 'content-type']) assert.equal(a.headers.get(h), b.headers.get(h), h);
+    assert.equal(a.headers.get('x-etaops-unknown-fields'), '[9].coupon_code');
+    const answers = JSON.parse(a.text) as { request_id: string; prediction: number }[];
+    assert.deepEqual([answers[0].request_id, answers[3].request_id, answers[7].request_id, answers[299].request_id], ['big-1:0', 'own-3', '42', 'big-1:299']);
+    assert.equal(await metric(withWorkers.url, 'etaops_batch_worker_requests_total'), before + 1);
+    assert.equal(await metric(onLoop.url, 'etaops_batch_worker_requests_total'), 0);
+    assert.equal(await metric(withWorkers.url, 'etaops_rows_scored_total'), rowsBefore + 300);
+    assert.equal(await metric(withWorkers.url, 'etaops_input_unknown_fields_total'), await metric(onLoop.url, 'etaops_input_unknown_fields_total'));
+
+    // The rows are remembered on the event loop: feedback finds them, by batch index and by own id.
+    for (const id of ['big-1:5', 'own-3', '42']) {
+      const r = await fetch(`${withWorkers.url}/feedback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ request_id: id, actual_delivery_seconds: 2000 }) });
+      const fb = await r.json() as { prediction_error_seconds: number };
+      assert.equal(r.status, 200, JSON.stringify(fb));
+      const row = answers.find((x) => x.request_id === id) ?? answers[5];
+      assert.equal(fb.prediction_error_seconds, row.prediction - 2000, id);
+    }
+  });
+
+  test('concurrent large batches all get their own answers', async () => {
+    const orders = bigBatch(200);
+    const bodies = Array.from({ length: 12 }, (_, k) => JSON.stringify(orders.map((o, i) => (i === 0 ? { ...o, request_id: `first-of-${k}` } : o))));
+    const expected = await post(onLoop.url, bodies[0]);
+    const replies = await Promise.all(bodies.map((b) => post(withWorkers.url, b)));
+    for (const [k, r] of replies.entries()) {
+      assert.equal(r.status, 200, r.text);
+      const answers = JSON.parse(r.text) as { request_id: string; prediction: number }[];
+      assert.equal(answers[0].request_id, `first-of-${k}`);
+      assert.deepEqual(answers.map((x) => x.prediction), (JSON.parse(expected.text) as { prediction: number }[]).map((x) => x.prediction));
+    }
+  });
+
+  test('a large body that is not JSON, or holds bad orders, gets the same 400 from a worker as from the event loop', async () => {
+    const orders = bigBatch(300);
+    orders[250] = { ...orders[250], subtotal: 'abc' };
+    delete orders[251].created_at;
+    const valid = JSON.stringify(bigBatch(300));
+    const bodies = [JSON.stringify(orders), `${valid.slice(0, -1)},}`, `${' '.repeat(OFF_THREAD_MIN_BYTES)}`];
+    const before = await metric(withWorkers.url, 'etaops_batch_worker_requests_total');
+    for (const body of bodies) {
+      const [a, b] = await Promise.all([withWorkers, onLoop].map((s) => post(s.url, body)));
+      assert.equal(a.status, 400, a.text);
+      assert.equal(a.text, b.text);
+    }
+    const details = (JSON.parse((await post(withWorkers.url, bodies[0])).text) as { details: { field: string }[] }).details.map((d) => d.field);
+    assert.deepEqual(details, ['[250].subtotal', '[251].created_at']);
+    assert.equal(await metric(withWorkers.url, 'etaops_batch_worker_requests_total'), before + bodies.length + 1);
+    // Small bodies never leave the event loop.
+    assert.equal((await post(withWorkers.url, JSON.stringify(orders.slice(0, 2)))).status, 200);
+    assert.equal(await metric(withWorkers.url, 'etaops_batch_worker_requests_total'), before + bodies.length + 1);
+  });
+});
+
+describe('batch workers that cannot start', { skip }, () => {
+  test('leave large batches to the event loop, and the log says why once', async () => {
+    const dir = await (modelDirPromise as Promise<string>);
+    const good = modelDirSource(dir);
+    // The served predictor is sound; the bytes handed to the workers are not a model.
+    const broken: ModelSource = {
+      description: 'a model whose worker copy is corrupt',
+      async load() {
+        const loaded = await good.load();
+        return { ...loaded, files: { onnx: Buffer.from('not an onnx model'), meta: loaded.files!.meta } };
+      },
+    };
+    const lines: string[] = [];
+    const server = await startServer({ source: broken, port: 0, batchWorkers: 1, log: (l) => lines.push(l) });
+    try {
+      await waitFor('the pool to give up', async () => lines.some((l) => /batch workers cannot start/.test(l)));
+      assert.match(lines.find((l) => /batch workers cannot start/.test(l)) ?? '', /sha256|model\.onnx/);
+      assert.equal(lines.filter((l) => /batch workers cannot start/.test(l)).length, 1);
+      const r = await post(server.url, JSON.stringify(bigBatch(300)));
+      assert.equal(r.status, 200, r.text);
+      assert.equal((JSON.parse(r.text) as unknown[]).length, 300);
+      assert.equal(await metric(server.url, 'etaops_batch_worker_requests_total'), 0);
+      assert.equal(await metric(server.url, 'etaops_batch_workers_ready'), 0);
+    } finally {
+      await server.close();
+    }
+  });
+});
