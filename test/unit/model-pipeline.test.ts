@@ -6,7 +6,8 @@ import path from 'node:path';
 import { targetSeconds } from '../../src/ml/dataset/schema.js';
 import { buildFeatures } from '../../src/ml/features/index.js';
 import { regressionMetrics } from '../../src/ml/metrics/index.js';
-import { loadPredictor, readModelDir, trainModel, TrainingError } from '../../src/ml/model/index.js';
+import { ModelDirError, loadPredictor, readModelDir, sha256Hex, trainModel, TrainingError } from '../../src/ml/model/index.js';
+import { loadPredictorOnThread } from '../../src/ml/model/predictor-thread.js';
 import { predictCsv } from '../../src/ml/model/batch-predict.js';
 import { makeDataset, utc, type OrderRow } from './features-fixtures.js';
 
@@ -165,4 +166,29 @@ test('batch prediction of a large file waits on the output without piling up lis
     process.off('warning', onWarning);
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('a predictor on a worker thread scores exactly as one on this thread, and fails cleanly', async () => {
+  const r = await trainModel({ dataset: makeDataset(syntheticOrders(300)), params: { numTrees: 8, numThreads: 1 } });
+  const ds = makeDataset(syntheticOrders(120, 5));
+  const here = await loadPredictor({ onnx: r.onnx, meta: r.meta }, { threads: 1 });
+  const there = await loadPredictorOnThread({ onnx: r.onnx, meta: r.meta }, { threads: 1 });
+  try {
+    assert.match(there.engine, /on a worker thread/);
+    // Several calls in flight at once come back to their own callers.
+    const [a, b, c] = await Promise.all([there.predict(ds), there.predict(ds, Int32Array.of(5, 6, 7)), here.predict(ds)]);
+    assert.deepEqual(a, c);
+    assert.deepEqual(b, c.slice(5, 8));
+    const X = buildFeatures(ds, r.meta.featureSpec);
+    assert.deepEqual(await there.predictFeatures(X), c);
+    assert.equal(X.data.length, X.rows * X.cols, 'a caller\'s matrix is copied, not handed over');
+    await assert.rejects(there.predictFeatures({ data: new Float32Array(3), rows: 1, cols: 3 }), /3 columns, the model expects/);
+  } finally {
+    await here.close();
+    await there.close();
+  }
+  await assert.rejects(there.predict(ds), /closed/);
+  await assert.rejects(loadPredictorOnThread({ onnx: Buffer.from('not a model'), meta: r.meta }), (e: unknown) => e instanceof ModelDirError && /sha256/.test((e as Error).message));
+  const badOnnx = Buffer.from('not a model');
+  await assert.rejects(loadPredictorOnThread({ onnx: badOnnx, meta: { ...r.meta, onnx: { ...r.meta.onnx, sha256: sha256Hex(badOnnx) } } }), (e: unknown) => e instanceof ModelDirError && /onnxruntime cannot load/.test((e as Error).message));
 });

@@ -33,10 +33,12 @@ const command: Command = {
     const input = required('predict', values, 'input');
     const output = required('predict', values, 'output');
     const batchRows = intFlag('predict', values, 'batch-rows', 50_000, 1, 10_000_000);
-    const { loadPredictor } = await import('../../ml/model/predictor.js');
+    const { loadPredictorOnThread } = await import('../../ml/model/predictor-thread.js');
     const { predictCsv } = await import('../../ml/model/batch-predict.js');
     const { occurredDefects } = await import('../../ml/dataset/report.js');
-    const predictor = await loadPredictor(modelDir);
+    // Scored on a thread of its own while this one reads and parses the next batch; one
+    // onnxruntime thread there, so the two threads do not fight over the cores.
+    const predictor = await loadPredictorOnThread(modelDir, { threads: 1 });
     try {
       const s = await predictCsv(predictor, input, output, { batchRows });
       const defects = occurredDefects(s.report).map((d) => `${d.kind}=${d.count}`).join(', ') || 'none';

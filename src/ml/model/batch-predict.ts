@@ -3,7 +3,7 @@
  * more columns, `predicted_duration_seconds` and `prediction_error`.
  *
  * Memory stays bounded: records stream through the dataset reader's builder in batches of
- * `batchRows`, each batch is scored and written before the next is read.
+ * `batchRows`; one batch is scored while the next is read, and each is written in input order.
  *
  * A row that cannot be scored never stops the run: it gets an empty prediction and the reason.
  * Those are rows the reader drops (no or unparsable created_at: no time features; a wrong
@@ -94,11 +94,11 @@ export async function predictCsv(predictor: Predictor, inputUri: string, outputP
   const summary = { recordsRead: 0, scored: 0, notScored: 0 };
   let wroteHeader = false;
 
-  // Waits for 'drain' or 'error', whichever comes first, and removes the other listener: a
-  // leftover 'error' listener per full buffer would pile up over a large file.
   // Kept for the next write: an error between waits (disk full) must fail the run, not the process.
   let writeFailed: Error | undefined;
   out.on('error', (err) => { writeFailed ??= err; });
+  // Waits for 'drain' or 'error', whichever comes first, and removes the other listener: a
+  // leftover 'error' listener per full buffer would pile up over a large file.
   const write = (text: string): Promise<void> | undefined => {
     if (writeFailed) return Promise.reject(writeFailed);
     if (out.write(text)) return undefined;
@@ -109,12 +109,12 @@ export async function predictCsv(predictor: Predictor, inputUri: string, outputP
       out.once('error', onError);
     });
   };
-  const flush = async (ds: Dataset | null): Promise<void> => {
+  const flush = async (ds: Dataset | null, predicted: Promise<Float64Array>): Promise<void> => {
     if (!wroteHeader && sink.header !== null) {
       await write(`${sink.header},${PREDICTION_COLUMN},${PREDICTION_ERROR_COLUMN}\n`);
       wroteHeader = true;
     }
-    const predictions = ds && ds.rowCount > 0 ? await predictor.predict(ds) : new Float64Array(0);
+    const predictions = await predicted;
     // Records up to the batch's last line are complete; at the end (ds null) all are.
     const lastLine = ds === null ? Infinity : ds.rowCount > 0 ? ds.sourceLine[ds.rowCount - 1] : -1;
     let take = 0;
@@ -139,16 +139,31 @@ export async function predictCsv(predictor: Predictor, inputUri: string, outputP
     if (lines.length > 0) await write(lines.join('\n') + '\n');
   };
 
+  // A batch is scored while the next one is read and parsed (they overlap when the predictor
+  // scores on another thread, as `etaops predict`'s does); writes keep the input's order. At
+  // most two batches are in hand, which bounds memory.
+  let chain: Promise<void> = Promise.resolve();
+  const inHand: Promise<void>[] = [];
+  const submit = async (ds: Dataset | null): Promise<void> => {
+    const predicted = ds && ds.rowCount > 0 ? predictor.predict(ds) : Promise.resolve(new Float64Array(0));
+    // Each is awaited in turn below; a failure before its turn must not count as unhandled.
+    predicted.catch(() => undefined);
+    chain = chain.then(() => flush(ds, predicted));
+    chain.catch(() => undefined);
+    inHand.push(chain);
+    while (inHand.length > 1) await inHand.shift();
+  };
+
   try {
     for await (const chunk of openByteSource(inputUri)) {
       splitter.push(chunk);
-      while (ready.length > 0) await flush(ready.shift() as Dataset);
+      while (ready.length > 0) await submit(ready.shift() as Dataset);
     }
     splitter.end();
-    while (ready.length > 0) await flush(ready.shift() as Dataset);
-    const last = builder.finish();
-    await flush(last);
-    await flush(null);
+    while (ready.length > 0) await submit(ready.shift() as Dataset);
+    await submit(builder.finish());
+    await submit(null);
+    await chain;
     if (writeFailed) throw writeFailed;
     out.end();
     await once(out, 'finish');

@@ -36,7 +36,7 @@ export interface PredictorOptions {
 
 /** Loads a model directory, or model bytes + meta already in memory (e.g. fetched from S3). */
 export async function loadPredictor(source: string | ModelFiles, options: PredictorOptions = {}): Promise<Predictor> {
-  const files = typeof source === 'string' ? await readModelDir(source) : checkFiles(source);
+  const files = typeof source === 'string' ? await readModelDir(source) : checkModelFiles(source);
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(files.onnx, {
@@ -55,7 +55,8 @@ export async function loadPredictor(source: string | ModelFiles, options: Predic
   return new OnnxPredictor(files.meta, session, { engine: small, maxRows: smallRows }, engine);
 }
 
-function checkFiles(files: ModelFiles): ModelFiles {
+/** Model bytes + meta from memory, checked as readModelDir checks a directory's. */
+export function checkModelFiles(files: ModelFiles): ModelFiles {
   const meta = validateModelMeta(files.meta);
   const digest = sha256Hex(files.onnx);
   if (digest !== meta.onnx.sha256) throw new ModelDirError(`model ${meta.modelName}: the ONNX bytes have sha256 ${digest}, model.json expects ${meta.onnx.sha256}`);
