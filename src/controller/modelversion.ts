@@ -109,7 +109,7 @@ export function buildDeployment(mv: ModelVersion, cfg: ControllerConfig, image: 
             name: 'predictor',
             image,
             command: cfg.command,
-            args: ['serve', '--model-uri', mv.spec.artifact.uri, '--host', '0.0.0.0', '--port', String(PREDICTOR_PORT)],
+            args: ['serve', '--model-uri', mv.spec.artifact.uri, '--host', '0.0.0.0', '--port', String(PREDICTOR_PORT), ...batchWorkerArgs(serving.resources?.limits?.cpu)],
             env,
             ports: [{ name: 'http', containerPort: PREDICTOR_PORT }],
             readinessProbe: probe('/v2/health/ready'),
@@ -121,6 +121,18 @@ export function buildDeployment(mv: ModelVersion, cfg: ControllerConfig, image: 
       },
     },
   };
+}
+
+/**
+ * `--batch-workers` for a predictor with this CPU limit: one per whole core, 1 to 4. The server
+ * counts the node's cores, which a container's limit does not change; without a limit (or
+ * one written in a form other than 2, 1.5 or 500m) the server's own default stands.
+ */
+export function batchWorkerArgs(cpuLimit: string | undefined): string[] {
+  const m = /^(\d+(?:\.\d+)?)(m?)$/.exec(cpuLimit ?? '');
+  if (!m) return [];
+  const cores = Number(m[1]) / (m[2] === 'm' ? 1000 : 1);
+  return ['--batch-workers', String(Math.min(4, Math.max(1, Math.floor(cores))))];
 }
 
 export function buildService(mv: ModelVersion): V1Service {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { ModelVersion } from '../../src/api/index.js';
 import type { ControllerConfig } from '../../src/controller/config.js';
-import { buildDeployment, decideModelVersion, rolloutTarget, type ModelVersionObserved } from '../../src/controller/modelversion.js';
+import { batchWorkerArgs, buildDeployment, decideModelVersion, rolloutTarget, type ModelVersionObserved } from '../../src/controller/modelversion.js';
 
 const NOW = '2026-12-03T20:00:00Z';
 const cfg: ControllerConfig = { image: 'etaops:test', command: ['etaops'], jobServiceAccount: 'etaops-job', artifactSecret: 's3' };
@@ -111,6 +111,22 @@ test('buildDeployment: zero-downtime rolling update gated on readiness', () => {
   assert.deepEqual(c.args, ['serve', '--model-uri', 's3://m/eta/v2', '--host', '0.0.0.0', '--port', '9696']);
   assert.equal(d.metadata!.name, 'eta-predictor');
   assert.equal(d.metadata!.ownerReferences, undefined);
+});
+
+test('buildDeployment: a predictor CPU limit sets its batch worker threads (one per whole core, 1 to 4)', () => {
+  const args = (cpu?: string) => {
+    const m = mv('v2', 2);
+    const serving = cpu === undefined ? m.spec.serving : { ...m.spec.serving, resources: { limits: { cpu } } };
+    return buildDeployment({ ...m, spec: { ...m.spec, serving } }, cfg, 'img:2').spec!.template.spec!.containers[0].args!.slice(7);
+  };
+  assert.deepEqual(args(), []);
+  assert.deepEqual(args('500m'), ['--batch-workers', '1']);
+  assert.deepEqual(args('1500m'), ['--batch-workers', '1']);
+  assert.deepEqual(args('2'), ['--batch-workers', '2']);
+  assert.deepEqual(args('2.5'), ['--batch-workers', '2']);
+  assert.deepEqual(args('16'), ['--batch-workers', '4']);
+  assert.deepEqual(args('1e3'), [], 'a form the server cannot read as cores leaves its default');
+  assert.deepEqual(batchWorkerArgs('3000m'), ['--batch-workers', '3']);
 });
 
 test('buildDeployment: predictor pods get the same placement as Job pods', () => {

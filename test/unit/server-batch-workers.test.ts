@@ -108,6 +108,29 @@ describe('batch workers', { skip }, () => {
     }
   });
 
+  test('reloads while large batches flow: every request answered, the new model\'s workers take over', async () => {
+    const body = JSON.stringify(bigBatch(200));
+    let stop = false;
+    const statuses: number[] = [];
+    const clients = Array.from({ length: 4 }, async () => {
+      // Bounded: at most 200 requests per client even if the reloads hang.
+      for (let i = 0; i < 200 && !stop; i++) statuses.push((await post(withWorkers.url, body)).status);
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    await withWorkers.reload();
+    await new Promise((r) => setTimeout(r, 300));
+    await withWorkers.reload();
+    await new Promise((r) => setTimeout(r, 300));
+    stop = true;
+    await Promise.all(clients);
+    assert.ok(statuses.length > 8, `requests kept flowing: ${statuses.length}`);
+    assert.deepEqual(statuses.filter((st) => st !== 200), []);
+    await waitFor('two ready batch workers of the new model', async () => (await metric(withWorkers.url, 'etaops_batch_workers_ready')) === 2);
+    const before = await metric(withWorkers.url, 'etaops_batch_worker_requests_total');
+    assert.equal((await post(withWorkers.url, body)).status, 200);
+    assert.equal(await metric(withWorkers.url, 'etaops_batch_worker_requests_total'), before + 1);
+  });
+
   test('a large body that is not JSON, or holds bad orders, gets the same 400 from a worker as from the event loop', async () => {
     const orders = bigBatch(300);
     orders[250] = { ...orders[250], subtotal: 'abc' };
