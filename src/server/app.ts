@@ -7,10 +7,10 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { HttpError, parseJsonBytes, readJsonBody, readJsonBytes, sendError, sendJson, sendJsonText } from './http-json.js';
-import { OrderValidationError, createdAtOf, describeValue, type FieldError } from './order-input.js';
-import { OFF_THREAD_MIN_BYTES } from './batch-pool.js';
+import { OrderValidationError, createdAtOf, describeValue } from './order-input.js';
+import { OFF_THREAD_MIN_BYTES, type BatchKind, type BatchOutcome } from './batch-pool.js';
 import { predictAnswer } from './predict-answer.js';
-import { INPUT_TENSORS, InferRequestError, OUTPUT_NAME, OUTPUT_TENSORS, parseInferRequest, tensorPath } from './oip.js';
+import { INPUT_TENSORS, InferRequestError, OUTPUT_TENSORS, inferAnswer, parseInferOrders } from './oip.js';
 import { NotReadyError, type PredictionService } from './service.js';
 import { parseTimestampUtc } from '../ml/dataset/parse.js';
 
@@ -159,16 +159,30 @@ function headerRequestId(req: IncomingMessage): string | undefined {
   return v && v.length <= 200 ? v : undefined;
 }
 
+/** The error a batch worker's failed outcome stands for (answered as the event loop would). */
+function outcomeError(outcome: Exclude<BatchOutcome, { ok: true }>): Error {
+  if ('invalidOrder' in outcome) return new OrderValidationError(outcome.invalidOrder);
+  if ('invalidInfer' in outcome) return new InferRequestError(outcome.invalidInfer);
+  return new HttpError(outcome.http.status, outcome.http.message, outcome.http.details);
+}
+
+/** A large body's answer from a batch worker, or undefined when none is ready (score it here). */
+async function offThread(service: PredictionService, kind: BatchKind, bytes: Uint8Array, requestId: () => string): Promise<Extract<BatchOutcome, { ok: true }> | undefined> {
+  const pending = bytes.byteLength >= OFF_THREAD_MIN_BYTES ? service.predictOffThread(kind, bytes, requestId()) : undefined;
+  if (!pending) return undefined;
+  const outcome = await pending;
+  if (!outcome.ok) throw outcomeError(outcome);
+  return outcome;
+}
+
 async function predict(service: PredictionService, req: IncomingMessage, res: ServerResponse, limit: number): Promise<void> {
   const bytes = await readJsonBytes(req, limit);
   const base = headerRequestId(req);
-  const offThread = bytes.byteLength >= OFF_THREAD_MIN_BYTES ? service.predictOffThread(bytes, base ?? newRequestId()) : undefined;
-  if (offThread) {
-    const outcome = await offThread;
-    if (!outcome.ok) throw 'invalidOrder' in outcome ? new OrderValidationError(outcome.invalidOrder) : new HttpError(outcome.http.status, outcome.http.message, outcome.http.details);
-    if (outcome.unknownFields.length > 0) res.setHeader(UNKNOWN_FIELDS_HEADER, unknownFieldsHeader(outcome.unknownFields));
-    setRequestIdHeader(res, outcome.headerId);
-    sendJsonText(res, 200, outcome.body);
+  const done = await offThread(service, 'predict', bytes, () => base ?? newRequestId());
+  if (done) {
+    if (done.unknownFields.length > 0) res.setHeader(UNKNOWN_FIELDS_HEADER, unknownFieldsHeader(done.unknownFields));
+    if (done.headerId !== undefined) setRequestIdHeader(res, done.headerId);
+    sendJsonText(res, 200, done.body);
     return;
   }
   const body = parseJsonBytes(bytes);
@@ -199,26 +213,17 @@ function modelFor(service: PredictionService, params: Params) {
 
 async function oipInfer(service: PredictionService, req: IncomingMessage, res: ServerResponse, params: Params, limit: number): Promise<void> {
   modelFor(service, params);
-  const body = await readJsonBody(req, limit);
-  const request = parseInferRequest(body);
-  let parsed;
-  try {
-    parsed = service.parse(request.orders);
-  } catch (err) {
-    if (err instanceof OrderValidationError) {
-      throw new InferRequestError(err.errors.map((e): FieldError => ({ path: tensorPath(e.path), message: e.message })));
-    }
-    throw err;
+  const bytes = await readJsonBytes(req, limit);
+  const done = await offThread(service, 'infer', bytes, () => headerRequestId(req) ?? newRequestId());
+  if (done) {
+    sendJsonText(res, 200, done.body);
+    return;
   }
+  const { request, parsed } = parseInferOrders(parseJsonBytes(bytes), (orders) => service.parse(orders));
   const scored = await service.score(parsed.rows);
   const id = request.id ?? headerRequestId(req) ?? newRequestId();
   service.record({ batchId: id, own: [] }, createdAtOf(parsed.rows), { raw: request.orders }, scored);
-  sendJson(res, 200, {
-    model_name: scored.identity.name,
-    model_version: scored.identity.version,
-    id,
-    outputs: [{ name: OUTPUT_NAME, datatype: 'FP64', shape: [scored.predictions.length], data: Array.from(scored.predictions) }],
-  });
+  sendJsonText(res, 200, inferAnswer(scored.identity, id, scored.predictions));
 }
 
 /** Observed delivery duration in seconds from a feedback body, or an HttpError naming the field. */

@@ -1,5 +1,5 @@
 /**
- * Worker threads that answer large /predict requests off the event loop.
+ * Worker threads that answer large /predict and OIP infer requests off the event loop.
  *
  * Why: a 1,000-order batch is about 8 ms of CPU (JSON parse, validation, features,
  * onnxruntime, the JSON answer). On the event loop it stalls every other request that long,
@@ -22,8 +22,12 @@ import type { RowIds } from './predict-answer.js';
 /** Bodies at least this large go to a worker (about 80 orders): below it the hop costs more than it frees. */
 export const OFF_THREAD_MIN_BYTES = 32 * 1024;
 
+/** The protocol of a request body: the seed's /predict, or the Open Inference Protocol's infer. */
+export type BatchKind = 'predict' | 'infer';
+
 export interface BatchTaskMessage {
   taskId: number;
+  kind: BatchKind;
   bytes: Uint8Array;
   /** The request's id (X-Request-Id or generated), for rows that bring none. */
   requestId: string;
@@ -35,7 +39,8 @@ export type BatchOutcome =
   | {
     ok: true;
     ids: RowIds;
-    headerId: string;
+    /** For X-Request-Id (/predict only). */
+    headerId: string | undefined;
     /** The JSON answer, UTF-8. */
     body: Uint8Array;
     predictions: Float64Array;
@@ -46,6 +51,8 @@ export type BatchOutcome =
   }
   /** The orders failed validation: what parseOrders threw. */
   | { ok: false; invalidOrder: FieldError[] }
+  /** The inference request failed validation: what parseInferOrders threw. */
+  | { ok: false; invalidInfer: FieldError[] }
   /** The body is not JSON (or empty): the HttpError parseJsonBytes threw. */
   | { ok: false; http: { status: number; message: string; details: FieldError[] } };
 
@@ -57,7 +64,8 @@ export type WorkerReply =
 export interface BatchPoolOptions {
   size: number;
   files: ModelFiles;
-  /** The served model's version, as answers name it. */
+  /** The served model's name and version, as answers name them. */
+  name: string;
   version: string;
   limits: OrderLimits;
   log: (line: string) => void;
@@ -92,7 +100,7 @@ export class BatchWorkerPool {
    * Sends a request body to the ready worker with the fewest requests in hand; undefined when
    * no worker is ready (the caller scores it on the event loop).
    */
-  submit(bytes: Uint8Array, requestId: string, logFeatures: boolean): Promise<BatchOutcome> | undefined {
+  submit(kind: BatchKind, bytes: Uint8Array, requestId: string, logFeatures: boolean): Promise<BatchOutcome> | undefined {
     let slot: Slot | undefined;
     for (const s of this.slots) if (s.ready && (!slot || s.pending.size < slot.pending.size)) slot = s;
     if (!slot || this.closed) return undefined;
@@ -102,7 +110,7 @@ export class BatchWorkerPool {
     const target = slot;
     return new Promise((resolve, reject) => {
       target.pending.set(taskId, { resolve, reject });
-      const message: BatchTaskMessage = { taskId, bytes: own, requestId, logFeatures };
+      const message: BatchTaskMessage = { taskId, kind, bytes: own, requestId, logFeatures };
       target.worker.postMessage(message, [own.buffer]);
     });
   }
@@ -114,7 +122,7 @@ export class BatchWorkerPool {
   }
 
   private spawn(): void {
-    const workerData: BatchWorkerData = { files: this.opts.files, version: this.opts.version, limits: this.opts.limits };
+    const workerData: BatchWorkerData = { files: this.opts.files, name: this.opts.name, version: this.opts.version, limits: this.opts.limits };
     const worker = new Worker(new URL('./batch-worker.js', import.meta.url), { workerData });
     // The server's sockets keep the process alive; an idle worker must not keep it from exiting.
     worker.unref();

@@ -7,7 +7,7 @@
  * /predict, so both protocols accept and reject exactly the same values.
  */
 import { ORDER_INPUT_COLUMNS, columnSpec, type ColumnSpec } from '../ml/dataset/schema.js';
-import { describeValue, type FieldError } from './order-input.js';
+import { OrderValidationError, describeValue, type FieldError, type ParsedOrders } from './order-input.js';
 
 export const OUTPUT_NAME = 'predicted_duration_seconds';
 
@@ -180,6 +180,32 @@ export function parseInferRequest(body: unknown): ParsedInferRequest {
     orders.push(order);
   }
   return { id, orders, outputs };
+}
+
+/**
+ * An inference request's orders, validated by `parse` (the event loop's counts metrics, a batch
+ * worker's does not); order errors are reported by tensor element. Throws InferRequestError.
+ */
+export function parseInferOrders(body: unknown, parse: (orders: Record<string, unknown>[]) => ParsedOrders): { request: ParsedInferRequest; parsed: ParsedOrders } {
+  const request = parseInferRequest(body);
+  try {
+    return { request, parsed: parse(request.orders) };
+  } catch (err) {
+    if (err instanceof OrderValidationError) {
+      throw new InferRequestError(err.errors.map((e): FieldError => ({ path: tensorPath(e.path), message: e.message })));
+    }
+    throw err;
+  }
+}
+
+/** The JSON answer to an inference request, shared by the event loop and the batch workers. */
+export function inferAnswer(model: { name: string; version: string }, id: string, predictions: Float64Array): string {
+  return JSON.stringify({
+    model_name: model.name,
+    model_version: model.version,
+    id,
+    outputs: [{ name: OUTPUT_NAME, datatype: 'FP64', shape: [predictions.length], data: Array.from(predictions) }],
+  });
 }
 
 /** Rewrites an order-validation path (`[3].subtotal`) as the tensor element it came from. */

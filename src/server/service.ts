@@ -9,7 +9,7 @@
 import { availableParallelism } from 'node:os';
 import { EXAMPLE_ORDER, parseOrders, type OrderLimits, type OrderRow, type ParsedOrders } from './order-input.js';
 import { ServingModel, type LoadedModel, type ModelIdentity } from './serving-model.js';
-import type { BatchOutcome } from './batch-pool.js';
+import type { BatchKind, BatchOutcome } from './batch-pool.js';
 import { rowId, type RowIds } from './predict-answer.js';
 import { ServerMetrics } from './metrics.js';
 import { LiveAccuracyWindow, RecentPredictions } from './live-accuracy.js';
@@ -146,13 +146,13 @@ export class PredictionService {
   }
 
   /**
-   * Answers a large /predict body on a batch worker, counting metrics and recording the rows as
-   * parse + score + record would; undefined when no worker is ready (the caller does those on
-   * the event loop). A failed outcome (bad JSON, invalid orders) is the caller's to answer.
+   * Answers a large /predict or infer body on a batch worker, counting metrics and recording the
+   * rows as parse + score + record would; undefined when no worker is ready (the caller does
+   * those on the event loop). A failed outcome (bad JSON, invalid orders) is the caller's to answer.
    */
-  predictOffThread(bytes: Uint8Array, requestId: string): Promise<BatchOutcome> | undefined {
+  predictOffThread(kind: BatchKind, bytes: Uint8Array, requestId: string): Promise<BatchOutcome> | undefined {
     const model = this.model;
-    const pending = model?.submitBatch(bytes, requestId, this.options.predictionLog !== undefined);
+    const pending = model?.submitBatch(kind, bytes, requestId, this.options.predictionLog !== undefined);
     if (!model || !pending) return undefined;
     return pending.then((outcome) => {
       this.metrics.countOffThread();

@@ -16,7 +16,7 @@
 import type { Dataset } from '../ml/dataset/schema.js';
 import type { ModelFiles } from '../ml/model/meta.js';
 import { rowsToDataset, type OrderLimits, type OrderRow } from './order-input.js';
-import { BatchWorkerPool, type BatchOutcome } from './batch-pool.js';
+import { BatchWorkerPool, type BatchKind, type BatchOutcome } from './batch-pool.js';
 
 /** What the server needs of a model (the ML pipeline's Predictor satisfies it). */
 export interface ModelPredictor {
@@ -81,7 +81,7 @@ export class ServingModel {
     this.onRun = opts.onRun;
     const size = opts.batchWorkers ?? 0;
     if (files && size > 0 && opts.limits) {
-      this.pool = new BatchWorkerPool({ size, files, version: identity.version, limits: opts.limits, log: opts.log ?? (() => undefined) });
+      this.pool = new BatchWorkerPool({ size, files, name: identity.name, version: identity.version, limits: opts.limits, log: opts.log ?? (() => undefined) });
     }
   }
 
@@ -91,12 +91,12 @@ export class ServingModel {
   }
 
   /**
-   * Answers a whole /predict body on a batch worker; undefined when none is ready (the caller
+   * Answers a whole request body on a batch worker; undefined when none is ready (the caller
    * scores it on the event loop).
    */
-  submitBatch(bytes: Uint8Array, requestId: string, logFeatures: boolean): Promise<BatchOutcome> | undefined {
+  submitBatch(kind: BatchKind, bytes: Uint8Array, requestId: string, logFeatures: boolean): Promise<BatchOutcome> | undefined {
     if (this.closed) return undefined;
-    const pending = this.pool?.submit(bytes, requestId, logFeatures);
+    const pending = this.pool?.submit(kind, bytes, requestId, logFeatures);
     if (!pending) return undefined;
     this.inFlight++;
     return pending.then((outcome) => {

@@ -10,6 +10,7 @@ import { startServer, type RunningServer } from '../../src/server/server.js';
 import { modelDirSource, type ModelSource } from '../../src/server/model-source.js';
 import { OFF_THREAD_MIN_BYTES } from '../../src/server/batch-pool.js';
 import { parseOrders } from '../../src/server/order-input.js';
+import { INPUT_TENSORS } from '../../src/server/oip.js';
 import { SAMPLE_MISSING, sampleRows, trainedModelDir } from './server-fixtures.js';
 
 const modelDirPromise = trainedModelDir();
@@ -21,9 +22,20 @@ interface Reply {
   text: string;
 }
 
-async function post(base: string, body: string, headers: Record<string, string> = {}): Promise<Reply> {
-  const r = await fetch(`${base}/predict`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+async function post(base: string, body: string, headers: Record<string, string> = {}, route = '/predict'): Promise<Reply> {
+  const r = await fetch(`${base}${route}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
   return { status: r.status, headers: r.headers, text: await r.text() };
+}
+
+/** The same orders as an Open Inference Protocol request: one tensor per field. */
+function inferBody(orders: Record<string, unknown>[], id?: string): string {
+  const inputs = INPUT_TENSORS.map((t) => ({
+    name: t.name,
+    datatype: t.datatype,
+    shape: [orders.length],
+    data: orders.map((o) => (o[t.name] === undefined ? null : t.datatype === 'BYTES' ? String(o[t.name]) : Number(o[t.name]))),
+  }));
+  return JSON.stringify(id === undefined ? { inputs } : { id, inputs });
 }
 
 async function metric(base: string, name: string): Promise<number> {
@@ -93,6 +105,31 @@ describe('batch workers', { skip }, () => {
       const row = answers.find((x) => x.request_id === id) ?? answers[5];
       assert.equal(fb.prediction_error_seconds, row.prediction - 2000, id);
     }
+  });
+
+  test('a large Open Inference Protocol request is answered by a worker as the event loop answers it, errors included', async () => {
+    // Tensors are compact (no keys per row): 800 orders to pass the 32 KiB that go to a worker.
+    const orders = bigBatch(800);
+    const route = '/v2/models/delivery-eta/infer';
+    const before = await metric(withWorkers.url, 'etaops_batch_worker_requests_total');
+    for (const [body, status] of [[inferBody(orders, 'infer-1'), 200], [inferBody(orders), 200]] as const) {
+      assert.ok(body.length >= OFF_THREAD_MIN_BYTES);
+      const [a, b] = await Promise.all([withWorkers, onLoop].map((srv) => post(srv.url, body, { 'x-request-id': 'infer-header' }, route)));
+      assert.equal(a.status, status, a.text);
+      assert.equal(a.text, b.text);
+    }
+    const answer = JSON.parse((await post(withWorkers.url, inferBody(orders, 'infer-2'), {}, route)).text) as { id: string; outputs: { data: number[] }[] };
+    assert.equal(answer.id, 'infer-2');
+    assert.equal(answer.outputs[0].data.length, 800);
+    const bad = orders.map((o, i) => (i === 250 ? { ...o, subtotal: -5 } : o));
+    const [a, b] = await Promise.all([withWorkers, onLoop].map((srv) => post(srv.url, inferBody(bad), {}, route)));
+    assert.equal(a.status, 400, a.text);
+    assert.equal(a.text, b.text);
+    assert.deepEqual((JSON.parse(a.text) as { details: { field: string }[] }).details.map((d) => d.field), ['inputs[name=subtotal].data[250]']);
+    assert.equal(await metric(withWorkers.url, 'etaops_batch_worker_requests_total'), before + 4);
+    // The rows are remembered under the request's id: feedback finds them.
+    const fb = await fetch(`${withWorkers.url}/feedback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ request_id: 'infer-2:7', actual_delivery_seconds: 2000 }) });
+    assert.equal(fb.status, 200, await fb.text());
   });
 
   test('concurrent large batches all get their own answers', async () => {
