@@ -1,6 +1,7 @@
 /**
- * One loaded model as the server uses it: its identity, its predictor, and the micro-batcher
- * that merges concurrent requests into one model run.
+ * One loaded model as the server uses it: its identity, its predictor, the micro-batcher
+ * that merges concurrent requests into one model run, and the batch workers (batch-pool.ts)
+ * that answer large requests with their own copies of it.
  *
  * Micro-batching is "natural": a request that finds the model idle starts a run in the check
  * phase of the same event-loop turn (setImmediate: no waiting window, so an idle server adds no
