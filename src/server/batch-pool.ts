@@ -15,6 +15,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { ModelFiles } from '../ml/model/meta.js';
+import { exitOf, stopWorker } from '../ml/model/predictor-thread.js';
 import type { FieldError, OrderLimits } from './order-input.js';
 import type { BatchWorkerData } from './batch-worker.js';
 import type { RowIds } from './predict-answer.js';
@@ -73,6 +74,7 @@ export interface BatchPoolOptions {
 
 interface Slot {
   worker: Worker;
+  exited: Promise<number>;
   ready: boolean;
   pending: Map<number, { resolve: (o: BatchOutcome) => void; reject: (err: Error) => void }>;
 }
@@ -115,10 +117,13 @@ export class BatchWorkerPool {
     });
   }
 
-  /** Stops every worker; requests still in hand fail (the model retires only once it has none). */
-  async close(): Promise<void> {
+  /**
+   * Stops every worker once it has answered what it holds (the model retires only once it has
+   * nothing in flight); resolves to their exit codes (0: ended on their own).
+   */
+  close(): Promise<number[]> {
     this.closed = true;
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    return Promise.all(this.slots.map((s) => stopWorker(s.worker, s.exited)));
   }
 
   private spawn(): void {
@@ -126,7 +131,7 @@ export class BatchWorkerPool {
     const worker = new Worker(new URL('./batch-worker.js', import.meta.url), { workerData });
     // The server's sockets keep the process alive; an idle worker must not keep it from exiting.
     worker.unref();
-    const slot: Slot = { worker, ready: false, pending: new Map() };
+    const slot: Slot = { worker, exited: exitOf(worker), ready: false, pending: new Map() };
     this.slots.push(slot);
     let lastError = '';
     worker.on('message', (m: WorkerReply) => {

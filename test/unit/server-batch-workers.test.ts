@@ -8,7 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type RunningServer } from '../../src/server/server.js';
 import { modelDirSource, type ModelSource } from '../../src/server/model-source.js';
-import { OFF_THREAD_MIN_BYTES } from '../../src/server/batch-pool.js';
+import { BatchWorkerPool, OFF_THREAD_MIN_BYTES } from '../../src/server/batch-pool.js';
+import { readModelDir } from '../../src/ml/model/meta.js';
 import { parseOrders } from '../../src/server/order-input.js';
 import { INPUT_TENSORS } from '../../src/server/oip.js';
 import { SAMPLE_MISSING, sampleRows, trainedModelDir } from './server-fixtures.js';
@@ -215,5 +216,23 @@ describe('batch workers that cannot start', { skip }, () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('batch workers at shutdown', { skip }, () => {
+  test('workers stopped while they load the model, or once ready, end on their own rather than being killed inside onnxruntime', async () => {
+    const files = await readModelDir(await (modelDirPromise as Promise<string>));
+    // Terminating a worker inside onnxruntime aborted the whole process ("terminate called after
+    // throwing an instance of 'Napi::Error'"); a worker killed by terminate() exits with code 1.
+    const pool = () => new BatchWorkerPool({ size: 2, files, name: 'delivery-eta', version: 'local', limits: { maxBatchRows: 10_000 }, log: () => undefined });
+    for (const delay of [0, 30, 80]) {
+      const loading = pool();
+      await new Promise((r) => setTimeout(r, delay));
+      assert.deepEqual(await loading.close(), [0, 0], `closed ${delay} ms after start`);
+    }
+    const ready = pool();
+    await waitFor('ready workers', async () => ready.readyWorkers === 2);
+    assert.deepEqual(await ready.close(), [0, 0]);
+    assert.equal(ready.submit('predict', new Uint8Array(OFF_THREAD_MIN_BYTES), 'x', false), undefined, 'a closed pool takes nothing');
   });
 });

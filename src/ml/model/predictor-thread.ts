@@ -32,22 +32,48 @@ export interface ThreadWorkerData {
   options: PredictorOptions;
 }
 
+/**
+ * Asks a worker that holds an onnxruntime session to release it and end on its own, and waits
+ * for its exit; terminates it only if it has not ended within `graceMs`. A thread terminated
+ * while onnxruntime is mid-call (loading a model, say) aborts the whole process ("terminate
+ * called after throwing an instance of 'Napi::Error'"), so terminate() is the last resort.
+ * `exited` (the exit code) must have been taken when the worker was started: an exit already
+ * past is not seen. Resolves to the exit code: 0 when the thread ended on its own.
+ */
+export async function stopWorker(worker: Worker, exited: Promise<number>, graceMs = 10_000): Promise<number> {
+  // An unref'd worker would let the process end first, which terminates the thread all the same.
+  worker.ref();
+  worker.postMessage({ close: true });
+  const timer = setTimeout(() => void worker.terminate(), graceMs);
+  timer.unref();
+  const code = await exited;
+  clearTimeout(timer);
+  return code;
+}
+
+/** The exit code of `worker`, taken when it starts. */
+export function exitOf(worker: Worker): Promise<number> {
+  return new Promise((resolve) => worker.once('exit', resolve));
+}
+
 /** Loads the model on a new worker thread; rejects as loadPredictor would if it cannot load. */
 export async function loadPredictorOnThread(source: string | ModelFiles, options: PredictorOptions = {}): Promise<Predictor> {
   const files = typeof source === 'string' ? await readModelDir(source) : checkModelFiles(source);
   const meta = files.meta;
   const workerData: ThreadWorkerData = { files, options };
   const worker = new Worker(new URL('./predictor-thread-worker.js', import.meta.url), { workerData });
+  const exited = exitOf(worker);
   const engine = await new Promise<string>((resolve, reject) => {
     // Whichever comes first settles it; the others then do nothing.
     worker.once('message', (m: ThreadReply) => ('ready' in m ? resolve(m.engine) : reject(new ModelDirError('loadError' in m ? m.loadError : 'the scoring thread did not start'))));
     worker.once('error', reject);
     worker.once('exit', (code) => reject(new Error(`the scoring thread exited (code ${code}) before it loaded the model`)));
   }).catch(async (err: unknown) => {
-    await worker.terminate();
+    // It ends on its own after a failed load; stopWorker also covers one that did not.
+    await stopWorker(worker, exited);
     throw err;
   });
-  return new ThreadPredictor(meta, worker, `${engine}, on a worker thread`);
+  return new ThreadPredictor(meta, worker, exited, `${engine}, on a worker thread`);
 }
 
 class ThreadPredictor implements Predictor {
@@ -56,7 +82,7 @@ class ThreadPredictor implements Predictor {
   private failure: Error | undefined;
   private closed = false;
 
-  constructor(readonly meta: ModelMeta, private readonly worker: Worker, readonly engine: string) {
+  constructor(readonly meta: ModelMeta, private readonly worker: Worker, private readonly exited: Promise<number>, readonly engine: string) {
     worker.on('message', (m: ThreadReply) => {
       if (!('id' in m)) return;
       const task = this.pending.get(m.id);
@@ -80,7 +106,7 @@ class ThreadPredictor implements Predictor {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.worker.terminate();
+    await stopWorker(this.worker, this.exited);
   }
 
   /** `own`: X was built here for this call, so its memory can be handed over instead of copied. */
