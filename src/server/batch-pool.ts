@@ -15,7 +15,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { ModelFiles } from '../ml/model/meta.js';
-import { exitOf, stopWorker } from '../ml/model/predictor-thread.js';
+import { exitOf, stopWorker } from '../ml/model/worker-lifecycle.js';
 import type { FieldError, OrderLimits } from './order-input.js';
 import type { BatchWorkerData } from './batch-worker.js';
 import type { RowIds } from './predict-answer.js';

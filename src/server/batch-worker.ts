@@ -5,6 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadPredictor } from '../ml/model/predictor.js';
+import { serveUntilClosed } from '../ml/model/worker-lifecycle.js';
 import type { ModelFiles } from '../ml/model/meta.js';
 import { HttpError, parseJsonBytes } from './http-json.js';
 import { EXAMPLE_ORDER, OrderValidationError, createdAtOf, parseOrders, rowsToDataset, type OrderLimits, type ParsedOrders } from './order-input.js';
@@ -84,27 +85,8 @@ async function answer(task: BatchTaskMessage): Promise<{ outcome: BatchOutcome; 
 const predictor = await loadPredictor(files, { threads: 1 });
 // Warm up before taking work, as the event loop's copy is: the first task must not pay for lazy set-up.
 await predictor.predict(rowsToDataset(parseOrders(EXAMPLE_ORDER).rows));
-// A task at a time in hand, or { close: true }: release the model once nothing is in hand, and
-// end (with no listener left the thread's event loop empties). Never being terminated mid-call
-// matters: a thread killed inside onnxruntime aborts the whole process.
-let inHand = 0;
-let closing = false;
-const closeWhenIdle = (): void => {
-  if (closing && inHand === 0) void predictor.close().finally(() => port.close());
-};
-port.on('message', (m: BatchTaskMessage | { close: true }) => {
-  if ('close' in m) {
-    closing = true;
-    closeWhenIdle();
-    return;
-  }
-  inHand++;
-  answer(m).then(
-    ({ outcome, transfer }) => port.postMessage({ taskId: m.taskId, outcome } satisfies WorkerReply, transfer),
-    (err: unknown) => port.postMessage({ taskId: m.taskId, failure: (err as Error)?.stack ?? String(err) } satisfies WorkerReply),
-  ).finally(() => {
-    inHand--;
-    closeWhenIdle();
-  });
-});
+serveUntilClosed<BatchTaskMessage>(port, (task) => answer(task).then(
+  ({ outcome, transfer }) => port.postMessage({ taskId: task.taskId, outcome } satisfies WorkerReply, transfer),
+  (err: unknown) => port.postMessage({ taskId: task.taskId, failure: (err as Error)?.stack ?? String(err) } satisfies WorkerReply),
+), () => predictor.close());
 port.postMessage({ ready: true } satisfies WorkerReply);

@@ -94,7 +94,8 @@ export function readJsonBytes(req: IncomingMessage, limit: number): Promise<Uint
 
 /** Parses a UTF-8 JSON body; HttpError 400 when it is empty or not JSON. */
 export function parseJsonBytes(bytes: Uint8Array): unknown {
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const text = buf.toString('utf8');
   if (text.trim() === '') throw new HttpError(400, 'the request body is empty; expected JSON');
   try {
     return JSON.parse(text);

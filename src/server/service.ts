@@ -39,7 +39,7 @@ export interface ServiceOptions {
   /** When set, /admin/* needs `Authorization: Bearer <token>`; otherwise only loopback clients. */
   adminToken?: string;
   metrics?: ServerMetrics;
-  /** Worker threads that answer large /predict bodies off the event loop (batch-pool.ts); 0 = none. Default: defaultBatchWorkers(). */
+  /** Worker threads that answer large /predict and infer bodies off the event loop (batch-pool.ts); 0 = none. Default: defaultBatchWorkers(). */
   batchWorkers?: number;
   /** Operational log lines (batch workers that cannot start); default none. */
   log?: (line: string) => void;
@@ -48,7 +48,7 @@ export interface ServiceOptions {
 /**
  * One batch worker per core, at most four. Per core, not per core but one: the event loop only
  * moves bytes for the requests they take (bench-serve, two cores, 1,000-order requests: two
- * workers 1.5-1.6x none; one worker 1.1-1.2x). At most four: each holds its own model and heap,
+ * workers 1.4-1.7x none; one worker 1.1-1.2x). At most four: each holds its own model and heap,
  * and a container's CPU limit is not what availableParallelism() sees.
  */
 export function defaultBatchWorkers(): number {

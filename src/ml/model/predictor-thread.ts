@@ -13,6 +13,7 @@ import { buildFeatures } from '../features/build.js';
 import type { FeatureMatrix } from '../gbdt/types.js';
 import { readModelDir, ModelDirError, type ModelFiles, type ModelMeta } from './meta.js';
 import { checkModelFiles, type Predictor, type PredictorOptions } from './predictor.js';
+import { exitOf, stopWorker } from './worker-lifecycle.js';
 
 export interface ThreadRequest {
   id: number;
@@ -30,30 +31,6 @@ export type ThreadReply =
 export interface ThreadWorkerData {
   files: ModelFiles;
   options: PredictorOptions;
-}
-
-/**
- * Asks a worker that holds an onnxruntime session to release it and end on its own, and waits
- * for its exit; terminates it only if it has not ended within `graceMs`. A thread terminated
- * while onnxruntime is mid-call (loading a model, say) aborts the whole process ("terminate
- * called after throwing an instance of 'Napi::Error'"), so terminate() is the last resort.
- * `exited` (the exit code) must have been taken when the worker was started: an exit already
- * past is not seen. Resolves to the exit code: 0 when the thread ended on its own.
- */
-export async function stopWorker(worker: Worker, exited: Promise<number>, graceMs = 10_000): Promise<number> {
-  // An unref'd worker would let the process end first, which terminates the thread all the same.
-  worker.ref();
-  worker.postMessage({ close: true });
-  const timer = setTimeout(() => void worker.terminate(), graceMs);
-  timer.unref();
-  const code = await exited;
-  clearTimeout(timer);
-  return code;
-}
-
-/** The exit code of `worker`, taken when it starts. */
-export function exitOf(worker: Worker): Promise<number> {
-  return new Promise((resolve) => worker.once('exit', resolve));
 }
 
 /** Loads the model on a new worker thread; rejects as loadPredictor would if it cannot load. */
