@@ -75,14 +75,28 @@ export function buildFeatures(ds: Dataset, spec: FeatureSpec, rows?: Int32Array)
 }
 
 /**
+ * Each encoding's value → code index, built once per spec object: a server scores one spec
+ * for its whole life, and rebuilding ~80 entries per request cost more than the row itself.
+ * Keyed weakly, so a replaced model's spec is not kept alive.
+ */
+const encodingIndexes = new WeakMap<CategoryEncoding, Map<string, number>>();
+function encodingIndex(enc: CategoryEncoding): Map<string, number> {
+  let index = encodingIndexes.get(enc);
+  if (!index) {
+    index = new Map(enc.values.map((v, i) => [v, i]));
+    encodingIndexes.set(enc, index);
+  }
+  return index;
+}
+
+/**
  * The Dataset's own dictionary codes → spec codes, computed once per call so the row loop is a
  * typed-array lookup. Datasets from different sources number their values differently (a CSV
  * batch by first appearance, a one-row request by its single value); this is what makes the
  * same order give the same vector either way.
  */
 function dictionaryToSpecCodes(data: CategoryData, enc: CategoryEncoding): Float32Array {
-  const index = new Map<string, number>();
-  enc.values.forEach((v, i) => index.set(v, i));
+  const index = encodingIndex(enc);
   const out = new Float32Array(data.values.length);
   for (let i = 0; i < data.values.length; i++) out[i] = index.get(data.values[i]) ?? enc.unseenCode;
   return out;
