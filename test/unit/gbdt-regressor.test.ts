@@ -169,10 +169,12 @@ function referencePredict(f: ReturnType<GBDTRegressor['toJSON']>, X: FeatureMatr
   return out;
 }
 
-test('the compiled layout (adjacent children, tree by tree, branch-free walks of four rows) predicts bit for bit what the plain walk does', async () => {
+test('the compiled layout (adjacent children, branch-free walks of four rows or four trees) predicts bit for bit what the plain walk does', async () => {
   const d = syntheticData(3000, 6, 11);
   for (let i = 0; i < d.X.data.length; i += 13) d.X.data[i] = NaN;
-  const m = await new GBDTRegressor({ numTrees: 60, maxLeaves: 63, learningRate: 0.1, numThreads: 1 }).fit(d.X, d.y);
+  // 61 trees: groups of four trees for a leftover row, and one tree after them.
+  const m = await new GBDTRegressor({ numTrees: 61, maxLeaves: 63, learningRate: 0.1, numThreads: 1 }).fit(d.X, d.y);
+  assert.equal(m.toJSON().trees.length, 61);
   const f = m.toJSON();
   assert.ok(f.trees.some((t) => t.defaultLeft.includes(1)) && f.trees.some((t) => t.feature.some((v, i) => v >= 0 && t.defaultLeft[i] === 0)), 'missing values go both ways somewhere');
   // 1,503 rows: four-row groups and a plain-walk tail.
@@ -182,6 +184,11 @@ test('the compiled layout (adjacent children, tree by tree, branch-free walks of
   // Values exactly at thresholds and the next float32 above them, where <= and > part ways.
   const atThresholds = thresholdProbe(f, 2000);
   assert.deepEqual(m.predict(atThresholds), referencePredict(f, atThresholds));
+  // The same rows one at a time: all of them take the four-trees walk.
+  for (let r = 0; r < atThresholds.rows; r += 1) {
+    const one = { data: atThresholds.data.subarray(r * atThresholds.cols, (r + 1) * atThresholds.cols), rows: 1, cols: atThresholds.cols };
+    assert.deepEqual(m.predict(one), referencePredict(f, one), `threshold probe row ${r} alone`);
+  }
   // Every row count from 1 to 9 (the serving case: groups of four, tails of 0 to 3).
   for (let rows = 1; rows <= 9; rows++) {
     const some = { data: probe.data.subarray(0, rows * 6), rows, cols: 6 };

@@ -84,11 +84,15 @@ export async function smallBatchEngine(onnx: Uint8Array, numFeatures: number, se
   const expected = result[names.output]?.data as Float32Array | undefined;
   input.dispose();
   if (!expected || expected.length !== probe.rows) return { refused: `onnxruntime gave no ${names.output} for the probe` };
-  const got = forest.predict(probe);
+  // Both walks: the probe as one batch (four rows per tree), and row by row (four trees per row).
+  const batched = forest.predict(probe);
   for (let r = 0; r < probe.rows; r++) {
-    const diff = Math.abs(got[r] - expected[r]) / Math.max(1, Math.abs(expected[r]));
-    if (!(diff <= PARITY_TOLERANCE)) {
-      return { refused: `the built-in evaluator gave ${got[r]} for probe row ${r}, onnxruntime ${expected[r]}` };
+    const alone = forest.predict({ data: probe.data.subarray(r * probe.cols, (r + 1) * probe.cols), rows: 1, cols: probe.cols })[0];
+    for (const [got, how] of [[batched[r], 'in a batch'], [alone, 'alone']] as const) {
+      const diff = Math.abs(got - expected[r]) / Math.max(1, Math.abs(expected[r]));
+      if (!(diff <= PARITY_TOLERANCE)) {
+        return { refused: `the built-in evaluator gave ${got} for probe row ${r} ${how}, onnxruntime ${expected[r]}` };
+      }
     }
   }
   return { forest, probeRows: probe.rows };
