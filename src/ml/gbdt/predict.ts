@@ -9,8 +9,9 @@
  * trees in order, so results are bit-identical to a row-by-row walk.
  *
  * Both walks avoid data-dependent branches: a leaf points to itself with an infinite
- * threshold, so a walk takes exactly the tree's depth in steps and the next node is arithmetic
- * on the comparison. Four independent chains of loads then overlap. Batches walk four rows
+ * threshold, so the next node is arithmetic on the comparison and a lane that reached its leaf
+ * stays there until all four have (or the deepest tree's depth is walked). Four independent
+ * chains of loads then overlap. Batches walk four rows
  * through one tree at a time; the rows left over (a one-order request is all leftover) walk
  * four trees at a time. The branches of a walk that stops at the leaf are a coin toss per node
  * for the CPU, and the mispredictions cost more than the extra steps: 1,000 real orders about
@@ -113,18 +114,19 @@ export class CompiledForest {
       let n3 = roots[t + 3];
       const depth = Math.max(depths[t], depths[t + 1], depths[t + 2], depths[t + 3]);
       for (let d = 0; d < depth; d++) {
-        let s = split[n0];
-        let x = data[base + (s & FEATURE_MASK)];
-        n0 = children[n0] + (+(x > threshold[n0]) | (+(x !== x) & (s >>> MISSING_SHIFT)));
-        s = split[n1];
-        x = data[base + (s & FEATURE_MASK)];
-        n1 = children[n1] + (+(x > threshold[n1]) | (+(x !== x) & (s >>> MISSING_SHIFT)));
-        s = split[n2];
-        x = data[base + (s & FEATURE_MASK)];
-        n2 = children[n2] + (+(x > threshold[n2]) | (+(x !== x) & (s >>> MISSING_SHIFT)));
-        s = split[n3];
-        x = data[base + (s & FEATURE_MASK)];
-        n3 = children[n3] + (+(x > threshold[n3]) | (+(x !== x) & (s >>> MISSING_SHIFT)));
+        const s0 = split[n0];
+        const s1 = split[n1];
+        const s2 = split[n2];
+        const s3 = split[n3];
+        if ((s0 & s1 & s2 & s3 & LEAF) !== 0) break;
+        const x0 = data[base + (s0 & FEATURE_MASK)];
+        const x1 = data[base + (s1 & FEATURE_MASK)];
+        const x2 = data[base + (s2 & FEATURE_MASK)];
+        const x3 = data[base + (s3 & FEATURE_MASK)];
+        n0 = children[n0] + (+(x0 > threshold[n0]) | (+(x0 !== x0) & (s0 >>> MISSING_SHIFT)));
+        n1 = children[n1] + (+(x1 > threshold[n1]) | (+(x1 !== x1) & (s1 >>> MISSING_SHIFT)));
+        n2 = children[n2] + (+(x2 > threshold[n2]) | (+(x2 !== x2) & (s2 >>> MISSING_SHIFT)));
+        n3 = children[n3] + (+(x3 > threshold[n3]) | (+(x3 !== x3) & (s3 >>> MISSING_SHIFT)));
       }
       sum += value[n0];
       sum += value[n1];
@@ -150,8 +152,8 @@ export class CompiledForest {
   }
 
   /**
-   * Adds tree `t` to rows [0, to), INTERLEAVE rows at a time, each for exactly the tree's depth
-   * in steps. A step goes right when x > threshold, or when x is NaN and the node sends missing
+   * Adds tree `t` to rows [0, to), INTERLEAVE rows at a time, until all four rows are at leaves
+   * (at most the tree's depth in steps). A step goes right when x > threshold, or when x is NaN and the node sends missing
    * right: the same routing as the plain walk (x <= threshold fails exactly when x > threshold
    * or x is NaN), and a leaf's infinite threshold keeps it where it is.
    */
@@ -171,18 +173,19 @@ export class CompiledForest {
       let n2 = root;
       let n3 = root;
       for (let d = 0; d < depth; d++) {
-        let s = split[n0];
-        let x = data[b0 + (s & FEATURE_MASK)];
-        n0 = children[n0] + (+(x > threshold[n0]) | (+(x !== x) & (s >>> MISSING_SHIFT)));
-        s = split[n1];
-        x = data[b1 + (s & FEATURE_MASK)];
-        n1 = children[n1] + (+(x > threshold[n1]) | (+(x !== x) & (s >>> MISSING_SHIFT)));
-        s = split[n2];
-        x = data[b2 + (s & FEATURE_MASK)];
-        n2 = children[n2] + (+(x > threshold[n2]) | (+(x !== x) & (s >>> MISSING_SHIFT)));
-        s = split[n3];
-        x = data[b3 + (s & FEATURE_MASK)];
-        n3 = children[n3] + (+(x > threshold[n3]) | (+(x !== x) & (s >>> MISSING_SHIFT)));
+        const s0 = split[n0];
+        const s1 = split[n1];
+        const s2 = split[n2];
+        const s3 = split[n3];
+        if ((s0 & s1 & s2 & s3 & LEAF) !== 0) break;
+        const x0 = data[b0 + (s0 & FEATURE_MASK)];
+        const x1 = data[b1 + (s1 & FEATURE_MASK)];
+        const x2 = data[b2 + (s2 & FEATURE_MASK)];
+        const x3 = data[b3 + (s3 & FEATURE_MASK)];
+        n0 = children[n0] + (+(x0 > threshold[n0]) | (+(x0 !== x0) & (s0 >>> MISSING_SHIFT)));
+        n1 = children[n1] + (+(x1 > threshold[n1]) | (+(x1 !== x1) & (s1 >>> MISSING_SHIFT)));
+        n2 = children[n2] + (+(x2 > threshold[n2]) | (+(x2 !== x2) & (s2 >>> MISSING_SHIFT)));
+        n3 = children[n3] + (+(x3 > threshold[n3]) | (+(x3 !== x3) & (s3 >>> MISSING_SHIFT)));
       }
       out[r] += value[n0];
       out[r + 1] += value[n1];
