@@ -82,7 +82,8 @@ async function answer(task: BatchTaskMessage): Promise<{ outcome: BatchOutcome; 
   }
 }
 
-const predictor = await loadPredictor(files, { threads: 1 });
+// The same engines as the event loop's copy, so a body gets the same answer on either.
+const predictor = await loadPredictor(files, { threads: 1, treeEngine: true });
 // Warm up before taking work, as the event loop's copy is: the first task must not pay for lazy set-up.
 await predictor.predict(rowsToDataset(parseOrders(EXAMPLE_ORDER).rows));
 serveUntilClosed<BatchTaskMessage>(port, (task) => answer(task).then(

@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadPredictor } from '../ml/model/predictor.js';
 import { readModelDir } from '../ml/model/meta.js';
-import { SMALL_BATCH_ROWS } from '../ml/model/small-batch.js';
 import { getModelDir } from '../storage/index.js';
 import { UnknownModelError, type ModelVersion, type Registry } from '../registry/index.js';
 import type { LoadedModel } from './serving-model.js';
@@ -32,16 +31,16 @@ export function modelKey(m: { version: string; sha256: string }): string {
 }
 
 /**
- * onnxruntime intra-op threads for serving. One: the pool's spinning threads would take CPU from
- * the event loop that parses requests (measured in test/bench/serve). Runs of a few rows do not
- * reach onnxruntime at all (SMALL_BATCH_ROWS); for 1,000-row batches two threads measured no
- * clear gain on two cores either (105k-124k rows/s against 105k-113k with one).
+ * onnxruntime intra-op threads for serving, when it scores (a model the tree engine does not
+ * take). One: the pool's spinning threads would take CPU from the event loop that parses
+ * requests (measured in test/bench/serve); for 1,000-row batches two threads measured no clear
+ * gain on two cores either (105k-124k rows/s against 105k-113k with one).
  */
 const SERVING_THREADS = 1;
 
 async function loadDir(dir: string, source: string, version?: number): Promise<LoadedModel> {
   const files = await readModelDir(dir);
-  const predictor = await loadPredictor(files, { threads: SERVING_THREADS, smallBatchRows: SMALL_BATCH_ROWS });
+  const predictor = await loadPredictor(files, { threads: SERVING_THREADS, treeEngine: true });
   return {
     name: predictor.meta.modelName,
     version: version === undefined ? 'local' : String(version),

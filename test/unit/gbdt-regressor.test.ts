@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { GBDTInputError, GBDTParamError, GBDTRegressor, type FeatureMatrix } from '../../src/ml/gbdt/index.js';
 import { Rng } from '../../src/ml/gbdt/rng.js';
 import { syntheticData } from './gbdt-fixtures.js';
-import { thresholdProbe } from '../../src/ml/model/small-batch.js';
+import { thresholdProbe } from '../../src/ml/model/tree-engine.js';
 
 function rmse(a: Float64Array, b: Float64Array): number {
   let s = 0;

@@ -108,6 +108,16 @@ describe('batch workers', { skip }, () => {
     }
   });
 
+  test('an order gets the same number alone, in a small batch on the event loop, and in a large batch on a worker', async () => {
+    const orders = bigBatch(300);
+    const inWorker = JSON.parse((await post(withWorkers.url, JSON.stringify(orders))).text) as { prediction: number }[];
+    const small = JSON.parse((await post(withWorkers.url, JSON.stringify(orders.slice(0, 9)))).text) as { prediction: number }[];
+    // One order per request, 40 in flight at once: the event loop merges them into runs of several rows.
+    const alone = await Promise.all(orders.slice(0, 40).map(async (o) => (JSON.parse((await post(withWorkers.url, JSON.stringify(o))).text) as { prediction: number }).prediction));
+    assert.deepEqual(small.map((a) => a.prediction), inWorker.slice(0, 9).map((a) => a.prediction));
+    assert.deepEqual(alone, inWorker.slice(0, 40).map((a) => a.prediction));
+  });
+
   test('a large Open Inference Protocol request is answered by a worker as the event loop answers it, errors included', async () => {
     // Tensors are compact (no keys per row): 800 orders to pass the 32 KiB that go to a worker.
     const orders = bigBatch(800);

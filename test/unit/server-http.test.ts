@@ -113,11 +113,13 @@ describe('prediction server over HTTP', { skip }, () => {
     await writeFile(csv, [header, ...accepted.map((a) => a.line)].join('\n') + '\n');
     const { dataset } = await readDataset(csv);
     assert.equal(dataset.rowCount, accepted.length);
-    const predictor = await loadPredictor(modelDir);
+    // The engine `etaops predict` scores with, as the server does (its parity with onnxruntime is onnx-read.test.ts's).
+    const predictor = await loadPredictor(modelDir, { treeEngine: true });
     try {
+      assert.match(predictor.engine, /^tree engine/);
       const expected = await predictor.predict(dataset);
       assert.equal(r.json.length, accepted.length);
-      for (let i = 0; i < accepted.length; i++) assert.ok(Math.abs(r.json[i].prediction - expected[i]) < 1e-6, `row ${i}: server ${r.json[i].prediction} vs pipeline ${expected[i]}`);
+      for (let i = 0; i < accepted.length; i++) assert.equal(r.json[i].prediction, expected[i], `row ${i}: server ${r.json[i].prediction} vs pipeline ${expected[i]}`);
     } finally {
       await predictor.close();
       await rm(dir, { recursive: true, force: true });

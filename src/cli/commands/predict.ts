@@ -36,9 +36,10 @@ const command: Command = {
     const { loadPredictorOnThread } = await import('../../ml/model/predictor-thread.js');
     const { predictCsv } = await import('../../ml/model/batch-predict.js');
     const { occurredDefects } = await import('../../ml/dataset/report.js');
-    // Scored on a thread of its own while this one reads and parses the next batch; one
-    // onnxruntime thread there, so the two threads do not fight over the cores.
-    const predictor = await loadPredictorOnThread(modelDir, { threads: 1 });
+    // Scored on a thread of its own while this one reads and parses the next batch, by the tree
+    // engine as the server scores (the same numbers); if onnxruntime scores instead, with one
+    // thread, so the two threads do not fight over the cores.
+    const predictor = await loadPredictorOnThread(modelDir, { threads: 1, treeEngine: true });
     try {
       const s = await predictCsv(predictor, input, output, { batchRows });
       const defects = occurredDefects(s.report).map((d) => `${d.kind}=${d.count}`).join(', ') || 'none';

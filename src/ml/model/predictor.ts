@@ -1,6 +1,6 @@
 /**
- * The Predictor: a loaded model (onnxruntime-node session + its model.json) that turns orders
- * into predicted delivery seconds. Used by `etaops predict` / `evaluate` and the prediction
+ * The Predictor: a loaded model (an onnxruntime-node session, the tree engine when asked for and
+ * it agrees with that session, and model.json) that turns orders into predicted delivery seconds. Used by `etaops predict` / `evaluate` and the prediction
  * server; features come from the same `buildFeatures` as in training.
  */
 import * as ort from 'onnxruntime-node';
@@ -8,7 +8,7 @@ import type { Dataset } from '../dataset/schema.js';
 import { buildFeatures } from '../features/build.js';
 import type { FeatureMatrix } from '../gbdt/types.js';
 import { ModelDirError, readModelDir, sha256Hex, validateModelMeta, type ModelFiles, type ModelMeta } from './meta.js';
-import { smallBatchEngine, type SmallBatchEngine } from './small-batch.js';
+import { treeEngine, type TreeEngine } from './tree-engine.js';
 
 /** Rows per onnxruntime call: bounds the input/output tensors' memory for big batch files. */
 export const PREDICT_BATCH_ROWS = 65_536;
@@ -19,7 +19,7 @@ export interface Predictor {
   predict(ds: Dataset, rows?: Int32Array): Promise<Float64Array>;
   /** Predicted seconds for an already built feature matrix (benchmarks, parity tests). */
   predictFeatures(X: FeatureMatrix): Promise<Float64Array>;
-  /** How runs are scored, for logs: onnxruntime alone, or small runs by the built-in evaluator (and why not). */
+  /** How rows are scored, for logs: by onnxruntime, or by the tree engine (and if not, why not). */
   readonly engine: string;
   close(): Promise<void>;
 }
@@ -28,10 +28,10 @@ export interface PredictorOptions {
   /** onnxruntime intra-op threads; 0 = onnxruntime's default. */
   threads?: number;
   /**
-   * Runs of at most this many rows are scored by the small-batch engine (small-batch.ts) when it
-   * agrees with onnxruntime on the load-time probe; 0 (the default) = onnxruntime for all.
+   * Score with the tree engine (tree-engine.ts) when it agrees with onnxruntime on the load-time
+   * probe; false (the default) = onnxruntime scores everything.
    */
-  smallBatchRows?: number;
+  treeEngine?: boolean;
 }
 
 /** Loads a model directory, or model bytes + meta already in memory (e.g. fetched from S3). */
@@ -46,13 +46,11 @@ export async function loadPredictor(source: string | ModelFiles, options: Predic
   } catch (err) {
     throw new ModelDirError(`model ${files.meta.modelName}: onnxruntime cannot load model.onnx: ${(err as Error).message}`);
   }
-  const smallRows = options.smallBatchRows ?? 0;
-  if (smallRows <= 0) return new OnnxPredictor(files.meta, session, undefined, 'onnxruntime');
+  if (!options.treeEngine) return new OnnxPredictor(files.meta, session, undefined, 'onnxruntime');
   const names = { input: files.meta.onnx.inputName, output: files.meta.onnx.outputName };
-  const small = await smallBatchEngine(files.onnx, files.meta.onnx.numFeatures, session, names).catch((err: Error) => ({ refused: err.message }));
-  if ('refused' in small) return new OnnxPredictor(files.meta, session, undefined, `onnxruntime (no small-batch engine: ${small.refused})`);
-  const engine = `onnxruntime; runs of up to ${smallRows} rows by the built-in tree evaluator (agreed with onnxruntime on ${small.probeRows} probe rows)`;
-  return new OnnxPredictor(files.meta, session, { engine: small, maxRows: smallRows }, engine);
+  const tree = await treeEngine(files.onnx, files.meta.onnx.numFeatures, session, names).catch((err: Error) => ({ refused: err.message }));
+  if ('refused' in tree) return new OnnxPredictor(files.meta, session, undefined, `onnxruntime (no tree engine: ${tree.refused})`);
+  return new OnnxPredictor(files.meta, session, tree, `tree engine (agreed with onnxruntime on ${tree.probeRows} probe rows)`);
 }
 
 /** Model bytes + meta from memory, checked as readModelDir checks a directory's. */
@@ -69,7 +67,7 @@ class OnnxPredictor implements Predictor {
   constructor(
     readonly meta: ModelMeta,
     private readonly session: ort.InferenceSession,
-    private readonly small: { engine: SmallBatchEngine; maxRows: number } | undefined,
+    private readonly tree: TreeEngine | undefined,
     readonly engine: string,
   ) {}
 
@@ -81,8 +79,8 @@ class OnnxPredictor implements Predictor {
     if (this.closed) throw new Error('predictor is closed');
     const want = this.meta.onnx.numFeatures;
     if (X.cols !== want) throw new RangeError(`feature matrix has ${X.cols} columns, the model expects ${want}`);
-    if (this.small && X.rows <= this.small.maxRows) {
-      const out = this.small.engine.forest.predict(X);
+    if (this.tree) {
+      const out = this.tree.forest.predict(X);
       // onnxruntime answers in float32; so does this engine, to serve the same numbers.
       for (let i = 0; i < out.length; i++) out[i] = Math.fround(out[i]);
       return out;

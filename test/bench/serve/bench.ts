@@ -7,9 +7,9 @@
  *   - seed    the seed's design rebuilt: Flask + gunicorn (2 workers) + a scikit-learn pipeline,
  *             in a virtualenv under test/bench/.venv-serve (created on first run from PyPI).
  * Then batch scoring: rows/s through POST /predict with 1,000-order arrays, and through
- * `etaops predict` on a generated file; and the cost of one scoring call by the small-batch
- * engine and by onnxruntime on the same model and rows, in this process (which of them the
- * server should use for how many rows). Prints one table with the ratios and the goals.
+ * `etaops predict` on a generated file; and the cost of one scoring call by the tree engine and
+ * by onnxruntime on the same model and rows, in this process (whether the tree engine, which the
+ * server and `etaops predict` use, still pays at every run size). Prints one table with the ratios and the goals.
  *
  * Flags: --duration S (default 10), --connections N (default 8), --rounds N (default 2: bare
  * and etaops alternate, best round kept), --skip-seed, --batch-file-rows N.
@@ -25,7 +25,6 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { startServerProcess, stopServerProcess as stopTarget } from '../server-process.js';
 import { loadPredictor, trainModel } from '../../../src/ml/model/index.js';
-import { SMALL_BATCH_ROWS } from '../../../src/ml/model/small-batch.js';
 import { defaultBatchWorkers } from '../../../src/server/service.js';
 import { buildFeatures } from '../../../src/ml/features/index.js';
 import { EXAMPLE_ORDER, ordersToDataset, parseOrders } from '../../../src/server/order-input.js';
@@ -203,7 +202,7 @@ async function batchThroughCli(modelDir: string, rows: number): Promise<{ rowsPe
 interface EngineCost {
   rows: number;
   onnxruntimeMicros: number;
-  smallBatchMicros: number;
+  treeEngineMicros: number;
 }
 
 /**
@@ -213,8 +212,8 @@ interface EngineCost {
  */
 async function engineCosts(modelDir: string): Promise<EngineCost[]> {
   const ortOnly = await loadPredictor(modelDir, { threads: 1 });
-  const small = await loadPredictor(modelDir, { threads: 1, smallBatchRows: Number.MAX_SAFE_INTEGER });
-  if (!/built-in tree evaluator/.test(small.engine)) throw new Error(`no small-batch engine: ${small.engine}`);
+  const tree = await loadPredictor(modelDir, { threads: 1, treeEngine: true });
+  if (!/^tree engine/.test(tree.engine)) throw new Error(`no tree engine: ${tree.engine}`);
   const { dataset } = ordersToDataset(JSON.parse(batchBody(4000)) as unknown[]);
   const all = buildFeatures(dataset, ortOnly.meta.featureSpec);
   const out: EngineCost[] = [];
@@ -231,14 +230,14 @@ async function engineCosts(modelDir: string): Promise<EngineCost[]> {
       let s = Infinity;
       for (let round = 0; round < 5; round++) {
         o = Math.min(o, await time(ortOnly));
-        s = Math.min(s, await time(small));
+        s = Math.min(s, await time(tree));
       }
-      out.push({ rows, onnxruntimeMicros: o, smallBatchMicros: s });
-      log(`scoring call, ${rows} rows: onnxruntime ${o.toFixed(1)} µs, small-batch engine ${s.toFixed(1)} µs`);
+      out.push({ rows, onnxruntimeMicros: o, treeEngineMicros: s });
+      log(`scoring call, ${rows} rows: onnxruntime ${o.toFixed(1)} µs, tree engine ${s.toFixed(1)} µs`);
     }
   } finally {
     await ortOnly.close();
-    await small.close();
+    await tree.close();
   }
   return out;
 }
@@ -322,10 +321,10 @@ async function main(): Promise<void> {
     ...[['default', `etaops (${defaultBatchWorkers()} batch workers)`], ['0', 'etaops --batch-workers 0']].map(([w, name]) => `| ${pad(name, 40)} | ${pad(batchAt(w, 2).rowsPerSecond.toFixed(0), 13)} | ${pad(batchAt(w, CONNECTIONS).rowsPerSecond.toFixed(0), 13)} |`),
     typeof cli === 'string' ? `etaops predict:   ${cli}` : `etaops predict:   ${cli.rowsPerSecond.toFixed(0)} rows/s (${cli.rows} rows in ${cli.seconds.toFixed(2)} s, whole process) (goal >= 200,000)`,
     '',
-    `One scoring call on the same model and rows (µs; the server uses the small-batch engine up to ${SMALL_BATCH_ROWS} rows):`,
-    `| rows | onnxruntime | small-batch engine | onnxruntime / engine |`,
-    `| ---- | ----------- | ------------------ | -------------------- |`,
-    ...engines.map((e) => `| ${pad(String(e.rows), 4)} | ${pad(e.onnxruntimeMicros.toFixed(1), 11)} | ${pad(e.smallBatchMicros.toFixed(1), 18)} | ${pad((e.onnxruntimeMicros / e.smallBatchMicros).toFixed(2), 20)} |`),
+    `One scoring call on the same model and rows (µs; the server and etaops predict score with the tree engine):`,
+    `| rows | onnxruntime | tree engine | onnxruntime / engine |`,
+    `| ---- | ----------- | ----------- | -------------------- |`,
+    ...engines.map((e) => `| ${pad(String(e.rows), 4)} | ${pad(e.onnxruntimeMicros.toFixed(1), 11)} | ${pad(e.treeEngineMicros.toFixed(1), 11)} | ${pad((e.onnxruntimeMicros / e.treeEngineMicros).toFixed(2), 20)} |`),
     '',
   ];
   process.stdout.write(lines.join('\n'));

@@ -1,15 +1,17 @@
 /**
- * The small-batch engine: CompiledForest built from the trees inside model.onnx, for runs of a
- * few rows. onnxruntime-node takes about 12 µs to score one row, nearly all of it per-call cost
- * (tensor wrapping, N-API, a setImmediate hop), while a walk of the same trees in JS takes about
- * 2 µs a row; from about eight rows on, onnxruntime's per-row speed wins (`make bench-serve`
- * measures both per call). A prediction server scores one or a handful of rows per run: there
- * it pays.
+ * The tree engine: CompiledForest built from the trees inside model.onnx, which scores the
+ * server's and `etaops predict`'s rows in place of onnxruntime. For these models it is faster
+ * at every run size: a one-row call costs onnxruntime-node about 10 µs, nearly all of it
+ * per-call cost (tensor wrapping, N-API, a setImmediate hop), against about 3 µs here; at 1,000
+ * rows onnxruntime with one thread takes about 2.7 µs a row against 1.9 µs (`make bench-serve`
+ * measures both). One engine for every run size also means an order gets the same number
+ * whether it comes alone or in a batch.
  *
  * It is the same model, not a second one: the trees are read from the very bytes onnxruntime
  * loaded, and before first use both engines score a probe built from every split threshold (at
- * it, just above it, missing). Any difference beyond float32 rounding disables the engine and
- * onnxruntime scores everything.
+ * it, just above it, missing), as a batch and row by row. Any difference beyond float32
+ * rounding, or a model this reader does not cover, disables the engine and onnxruntime scores
+ * everything.
  */
 import * as ort from 'onnxruntime-node';
 import { CompiledForest } from '../gbdt/predict.js';
@@ -17,9 +19,6 @@ import { Rng } from '../gbdt/rng.js';
 import type { ForestTrees } from '../gbdt/forest.js';
 import type { FeatureMatrix } from '../gbdt/types.js';
 import { forestFromOnnx } from '../onnx/read.js';
-
-/** Most rows a run may have to go to the small-batch engine in the server: about where the two cost the same (bench-serve, real orders). */
-export const SMALL_BATCH_ROWS = 8;
 
 /** Largest |js − onnxruntime| / max(1, |onnxruntime|) accepted: summation-order rounding only. */
 const PARITY_TOLERANCE = 1e-5;
@@ -30,7 +29,7 @@ const PROBE_ROWS = 512;
  */
 const MAX_NODES = 1_000_000;
 
-export interface SmallBatchEngine {
+export interface TreeEngine {
   forest: CompiledForest;
   /** Probe rows both engines agreed on. */
   probeRows: number;
@@ -70,7 +69,7 @@ export function thresholdProbe(forest: ForestTrees, rows = PROBE_ROWS, seed = 7)
  * The engine for `onnx`, or why there is none (a model this reader does not cover, or a probe
  * the two engines disagree on).
  */
-export async function smallBatchEngine(onnx: Uint8Array, numFeatures: number, session: ort.InferenceSession, names: { input: string; output: string }): Promise<SmallBatchEngine | { refused: string }> {
+export async function treeEngine(onnx: Uint8Array, numFeatures: number, session: ort.InferenceSession, names: { input: string; output: string }): Promise<TreeEngine | { refused: string }> {
   let trees: ForestTrees;
   try {
     trees = forestFromOnnx(onnx, numFeatures, { maxNodes: MAX_NODES });
@@ -91,7 +90,7 @@ export async function smallBatchEngine(onnx: Uint8Array, numFeatures: number, se
     for (const [got, how] of [[batched[r], 'in a batch'], [alone, 'alone']] as const) {
       const diff = Math.abs(got - expected[r]) / Math.max(1, Math.abs(expected[r]));
       if (!(diff <= PARITY_TOLERANCE)) {
-        return { refused: `the built-in evaluator gave ${got} for probe row ${r} ${how}, onnxruntime ${expected[r]}` };
+        return { refused: `the tree engine gave ${got} for probe row ${r} ${how}, onnxruntime ${expected[r]}` };
       }
     }
   }
