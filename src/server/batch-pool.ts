@@ -83,6 +83,17 @@ interface Slot {
 const MAX_FAILED_STARTS = 3;
 const RESPAWN_DELAY_MS = 1000;
 
+/**
+ * The body as bytes that may be moved to a worker: itself when it spans its whole ArrayBuffer
+ * (a body read in several chunks is concatenated into memory of its own), else a copy (one
+ * chunk is a view into memory the socket shares with its other reads). The caller must not
+ * use the bytes after handing them to submit().
+ */
+function transferable(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
+  return whole ? (bytes as Uint8Array<ArrayBuffer>) : new Uint8Array(bytes);
+}
+
 export class BatchWorkerPool {
   private readonly slots: Slot[] = [];
   private nextTaskId = 1;
@@ -100,15 +111,15 @@ export class BatchWorkerPool {
 
   /**
    * Sends a request body to the ready worker with the fewest requests in hand; undefined when
-   * no worker is ready (the caller scores it on the event loop).
+   * no worker is ready (the caller scores it on the event loop). Otherwise the worker may now
+   * own `bytes`' memory: the caller must not read them again.
    */
   submit(kind: BatchKind, bytes: Uint8Array, requestId: string, logFeatures: boolean): Promise<BatchOutcome> | undefined {
     let slot: Slot | undefined;
     for (const s of this.slots) if (s.ready && (!slot || s.pending.size < slot.pending.size)) slot = s;
     if (!slot || this.closed) return undefined;
     const taskId = this.nextTaskId++;
-    // A private copy to transfer: the body may share its memory with the socket's other reads.
-    const own = new Uint8Array(bytes);
+    const own = transferable(bytes);
     const target = slot;
     return new Promise((resolve, reject) => {
       target.pending.set(taskId, { resolve, reject });
