@@ -27,7 +27,7 @@ const MISSING_RIGHT = 1 << MISSING_SHIFT;
 /** Bit of `split` that marks a leaf (whose feature bits are 0, a valid column for the branch-free walk). */
 const LEAF = 1 << 25;
 const FEATURE_MASK = MISSING_RIGHT - 1;
-/** Rows walked together by the branch-free walk; fewer than this take the plain walk. */
+/** Rows walked together through one tree; rows left over walk this many trees together. */
 const INTERLEAVE = 4;
 
 export class CompiledForest {
