@@ -11,6 +11,8 @@
  * where <namespace>/<run> is the pod's ETAOPS_TRAINING_RUN env (set by the controller's Job).
  * The bench writes a real, valid model directory at each of those paths beforehand, so the
  * controller's validation (exists, sha256, ONNX inputs vs feature spec) passes for real.
+ * A drift Job's pod (its container is named `drift`) gets `driftResult` instead, when given:
+ * what `etaops drift --json` would write.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
@@ -28,6 +30,8 @@ export interface BenchResult {
   artifactRoot: string;
   sha256: string;
   metrics: Record<string, number>;
+  /** The termination message of drift Job pods (default: the training result, which a DriftCheck refuses). */
+  driftResult?: Record<string, unknown>;
 }
 
 /** hack/kwok/stages.yaml with pod-complete writing a result message (see the file comment). */
@@ -40,10 +44,12 @@ export function benchStages(defaultStages: string, r: BenchResult): string {
   const reasonLine = '      reason: Completed\n';
   if (!tpl.includes(loopHead) || !tpl.includes(reasonLine)) throw new Error('pod-complete template changed: update test/support/kwok-node.ts');
   const json = JSON.stringify({ artifact: { uri: `${r.artifactRoot}/%s`, sha256: r.sha256 }, metrics: r.metrics, dataFingerprint: 'etaops-bench' });
-  const goString = JSON.stringify(json); // a Go interpreted string literal has JSON's escapes
+  // A Go interpreted string literal has JSON's escapes.
+  const trained = `printf ${JSON.stringify(json)} $run`;
+  const message = r.driftResult ? `if eq $item.name "drift" }}{{ ${JSON.stringify(JSON.stringify(r.driftResult))} | Quote }}{{ else }}{{ ${trained} | Quote }}{{ end` : `${trained} | Quote`;
   complete.spec.next.statusTemplate = tpl
     .replace(loopHead, `${loopHead}\n{{ $run := "" }}{{ range $item.env }}{{ if eq .name "ETAOPS_TRAINING_RUN" }}{{ $run = .value }}{{ end }}{{ end }}`)
-    .replace(reasonLine, `${reasonLine}      message: {{ printf ${goString} $run | Quote }}\n`);
+    .replace(reasonLine, `${reasonLine}      message: {{ ${message} }}\n`);
   return docs.map((d) => stringify(d, { blockQuote: 'literal', lineWidth: 0 })).join('---\n');
 }
 

@@ -3,7 +3,7 @@
  * named write to the API server, before the write that would report it. A reconciler that is
  * truly idempotent converges from any of these cuts after a restart; the crash test
  * (test/integration/reliability-controller-crash.test.ts) proves it for every point of the
- * TrainingRun → ModelVersion → promotion flow.
+ * TrainingRun → ModelVersion → promotion flow and of a DriftCheck that retrains.
  *
  *   ETAOPS_CRASH_AT="TrainingRun/createJob,ModelVersion/status"   crash at the first hit of any
  *   ETAOPS_CRASH_AT="*"                                            crash at the first write at all
