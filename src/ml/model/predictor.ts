@@ -1,7 +1,8 @@
 /**
  * The Predictor: a loaded model (an onnxruntime-node session, the tree engine when asked for and
- * it agrees with that session, and model.json) that turns orders into predicted delivery seconds. Used by `etaops predict` / `evaluate` and the prediction
- * server; features come from the same `buildFeatures` as in training.
+ * it agrees with that session, and model.json) that turns orders into predicted delivery
+ * seconds. Used by `etaops predict` / `evaluate` and the prediction server; features come from
+ * the same `buildFeatures` as in training.
  */
 import * as ort from 'onnxruntime-node';
 import type { Dataset } from '../dataset/schema.js';
