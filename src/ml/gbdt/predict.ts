@@ -42,6 +42,8 @@ export class CompiledForest {
   private readonly roots: Int32Array;
   /** Each tree's depth: the steps of the branch-free walk. */
   private readonly depths: Int32Array;
+  /** walkFour's four end nodes (a forest scores on one thread, one call at a time). */
+  private readonly leaves = new Int32Array(INTERLEAVE);
   readonly baseScore: number;
   readonly numFeatures: number;
 
@@ -103,35 +105,18 @@ export class CompiledForest {
    * The leaves are still added in tree order, so the sum is the same float as tree by tree.
    */
   private walkTreesInterleaved(X: FeatureMatrix, r: number, sum: number): number {
-    const { split, children, threshold, value, roots, depths } = this;
+    const { value, roots, depths } = this;
     const data = X.data;
     const base = r * X.cols;
     const grouped = roots.length - (roots.length % INTERLEAVE);
+    const leaves = this.leaves;
     for (let t = 0; t < grouped; t += INTERLEAVE) {
-      let n0 = roots[t];
-      let n1 = roots[t + 1];
-      let n2 = roots[t + 2];
-      let n3 = roots[t + 3];
       const depth = Math.max(depths[t], depths[t + 1], depths[t + 2], depths[t + 3]);
-      for (let d = 0; d < depth; d++) {
-        const s0 = split[n0];
-        const s1 = split[n1];
-        const s2 = split[n2];
-        const s3 = split[n3];
-        if ((s0 & s1 & s2 & s3 & LEAF) !== 0) break;
-        const x0 = data[base + (s0 & FEATURE_MASK)];
-        const x1 = data[base + (s1 & FEATURE_MASK)];
-        const x2 = data[base + (s2 & FEATURE_MASK)];
-        const x3 = data[base + (s3 & FEATURE_MASK)];
-        n0 = children[n0] + (+(x0 > threshold[n0]) | (+(x0 !== x0) & (s0 >>> MISSING_SHIFT)));
-        n1 = children[n1] + (+(x1 > threshold[n1]) | (+(x1 !== x1) & (s1 >>> MISSING_SHIFT)));
-        n2 = children[n2] + (+(x2 > threshold[n2]) | (+(x2 !== x2) & (s2 >>> MISSING_SHIFT)));
-        n3 = children[n3] + (+(x3 > threshold[n3]) | (+(x3 !== x3) & (s3 >>> MISSING_SHIFT)));
-      }
-      sum += value[n0];
-      sum += value[n1];
-      sum += value[n2];
-      sum += value[n3];
+      this.walkFour(data, depth, roots[t], roots[t + 1], roots[t + 2], roots[t + 3], base, base, base, base);
+      sum += value[leaves[0]];
+      sum += value[leaves[1]];
+      sum += value[leaves[2]];
+      sum += value[leaves[3]];
     }
     for (let t = grouped; t < roots.length; t++) sum += this.leafValue(t, data, base);
     return sum;
@@ -151,47 +136,51 @@ export class CompiledForest {
     return this.value[node];
   }
 
-  /**
-   * Adds tree `t` to rows [0, to), INTERLEAVE rows at a time, until all four rows are at leaves
-   * (at most the tree's depth in steps). A step goes right when x > threshold, or when x is NaN and the node sends missing
-   * right: the same routing as the plain walk (x <= threshold fails exactly when x > threshold
-   * or x is NaN), and a leaf's infinite threshold keeps it where it is.
-   */
+  /** Adds tree `t` to rows [0, to), INTERLEAVE rows at a time. */
   private walkInterleaved(t: number, X: FeatureMatrix, out: Float64Array, to: number): void {
-    const { split, children, threshold, value } = this;
-    const data = X.data;
+    const { value, leaves } = this;
     const cols = X.cols;
     const root = this.roots[t];
     const depth = this.depths[t];
     for (let r = 0; r < to; r += INTERLEAVE) {
       const b0 = r * cols;
-      const b1 = b0 + cols;
-      const b2 = b1 + cols;
-      const b3 = b2 + cols;
-      let n0 = root;
-      let n1 = root;
-      let n2 = root;
-      let n3 = root;
-      for (let d = 0; d < depth; d++) {
-        const s0 = split[n0];
-        const s1 = split[n1];
-        const s2 = split[n2];
-        const s3 = split[n3];
-        if ((s0 & s1 & s2 & s3 & LEAF) !== 0) break;
-        const x0 = data[b0 + (s0 & FEATURE_MASK)];
-        const x1 = data[b1 + (s1 & FEATURE_MASK)];
-        const x2 = data[b2 + (s2 & FEATURE_MASK)];
-        const x3 = data[b3 + (s3 & FEATURE_MASK)];
-        n0 = children[n0] + (+(x0 > threshold[n0]) | (+(x0 !== x0) & (s0 >>> MISSING_SHIFT)));
-        n1 = children[n1] + (+(x1 > threshold[n1]) | (+(x1 !== x1) & (s1 >>> MISSING_SHIFT)));
-        n2 = children[n2] + (+(x2 > threshold[n2]) | (+(x2 !== x2) & (s2 >>> MISSING_SHIFT)));
-        n3 = children[n3] + (+(x3 > threshold[n3]) | (+(x3 !== x3) & (s3 >>> MISSING_SHIFT)));
-      }
-      out[r] += value[n0];
-      out[r + 1] += value[n1];
-      out[r + 2] += value[n2];
-      out[r + 3] += value[n3];
+      this.walkFour(X.data, depth, root, root, root, root, b0, b0 + cols, b0 + 2 * cols, b0 + 3 * cols);
+      out[r] += value[leaves[0]];
+      out[r + 1] += value[leaves[1]];
+      out[r + 2] += value[leaves[2]];
+      out[r + 3] += value[leaves[3]];
     }
+  }
+
+  /**
+   * Walks four lanes, each from node n<i> with its row's features at b<i>, until all four are
+   * at leaves (at most `depth` steps), and leaves the four leaves in this.leaves. A step goes
+   * right when x > threshold, or when x is NaN and the node sends missing right: the same
+   * routing as leafValue (x <= threshold fails exactly when x > threshold or x is NaN), and a
+   * leaf's infinite threshold keeps a lane where it is.
+   */
+  private walkFour(data: Float32Array, depth: number, n0: number, n1: number, n2: number, n3: number, b0: number, b1: number, b2: number, b3: number): void {
+    const { split, children, threshold } = this;
+    for (let d = 0; d < depth; d++) {
+      const s0 = split[n0];
+      const s1 = split[n1];
+      const s2 = split[n2];
+      const s3 = split[n3];
+      if ((s0 & s1 & s2 & s3 & LEAF) !== 0) break;
+      const x0 = data[b0 + (s0 & FEATURE_MASK)];
+      const x1 = data[b1 + (s1 & FEATURE_MASK)];
+      const x2 = data[b2 + (s2 & FEATURE_MASK)];
+      const x3 = data[b3 + (s3 & FEATURE_MASK)];
+      n0 = children[n0] + (+(x0 > threshold[n0]) | (+(x0 !== x0) & (s0 >>> MISSING_SHIFT)));
+      n1 = children[n1] + (+(x1 > threshold[n1]) | (+(x1 !== x1) & (s1 >>> MISSING_SHIFT)));
+      n2 = children[n2] + (+(x2 > threshold[n2]) | (+(x2 !== x2) & (s2 >>> MISSING_SHIFT)));
+      n3 = children[n3] + (+(x3 > threshold[n3]) | (+(x3 !== x3) & (s3 >>> MISSING_SHIFT)));
+    }
+    const leaves = this.leaves;
+    leaves[0] = n0;
+    leaves[1] = n1;
+    leaves[2] = n2;
+    leaves[3] = n3;
   }
 }
 
