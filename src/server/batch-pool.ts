@@ -15,7 +15,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { ModelFiles } from '../ml/model/meta.js';
-import { exitOf, stopWorker } from '../ml/model/worker-lifecycle.js';
+import { exitOf, movable, stopWorker } from '../ml/model/worker-lifecycle.js';
 import type { FieldError, OrderLimits } from './order-input.js';
 import type { BatchWorkerData } from './batch-worker.js';
 import type { RowIds } from './predict-answer.js';
@@ -83,17 +83,6 @@ interface Slot {
 const MAX_FAILED_STARTS = 3;
 const RESPAWN_DELAY_MS = 1000;
 
-/**
- * The body as bytes that may be moved to a worker: itself when it spans its whole ArrayBuffer
- * (a body read in several chunks is concatenated into memory of its own), else a copy (one
- * chunk is a view into memory the socket shares with its other reads). The caller must not
- * use the bytes after handing them to submit().
- */
-function transferable(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
-  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
-  return whole ? (bytes as Uint8Array<ArrayBuffer>) : new Uint8Array(bytes);
-}
-
 export class BatchWorkerPool {
   private readonly slots: Slot[] = [];
   private nextTaskId = 1;
@@ -119,7 +108,9 @@ export class BatchWorkerPool {
     for (const s of this.slots) if (s.ready && (!slot || s.pending.size < slot.pending.size)) slot = s;
     if (!slot || this.closed) return undefined;
     const taskId = this.nextTaskId++;
-    const own = transferable(bytes);
+    // A body read in several chunks was concatenated into memory of its own and moves as it is;
+    // a one-chunk body is a view into the socket's read buffer and is copied.
+    const own = movable(bytes);
     const target = slot;
     return new Promise((resolve, reject) => {
       target.pending.set(taskId, { resolve, reject });

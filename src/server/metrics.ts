@@ -54,7 +54,7 @@ export class ServerMetrics {
     this.modelInfo = new Gauge({ name: 'etaops_model_info', help: 'The model being served (value 1)', labelNames: ['model', 'version', 'sha256'], registers });
     this.rowsScored = new Counter({ name: 'etaops_rows_scored_total', help: 'Orders scored by the model', registers });
     this.modelRuns = new Histogram({ name: 'etaops_model_batch_rows', help: 'Rows per model run (micro-batching merges concurrent requests)', buckets: [1, 2, 4, 8, 16, 64, 256, 1024, 4096, 16_384], registers });
-    this.offThread = new Counter({ name: 'etaops_batch_worker_requests_total', help: 'POST /predict requests answered by a batch worker thread (bodies of 32 KiB and more)', registers });
+    this.offThread = new Counter({ name: 'etaops_batch_worker_requests_total', help: 'POST /predict and inference requests answered by a batch worker thread (bodies of 32 KiB and more)', registers });
     const ready = () => this.batchWorkersReady?.() ?? 0;
     new Gauge({
       name: 'etaops_batch_workers_ready', help: 'Batch worker threads ready to take a large request', registers,

@@ -46,8 +46,8 @@ export interface ServiceOptions {
 }
 
 /**
- * One batch worker per core, at most four. Per core, not per core but one: the event loop only
- * moves bytes for the requests they take (bench-serve, two cores, 1,000-order requests: two
+ * One batch worker per core, at most four. One per core rather than one fewer: the event loop
+ * only moves bytes for the requests they take (bench-serve, two cores, 1,000-order requests: two
  * workers 1.4-1.7x none; one worker 1.1-1.2x). At most four: each holds its own model and heap,
  * and a container's CPU limit is not what availableParallelism() sees.
  */

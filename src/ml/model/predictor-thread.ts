@@ -1,8 +1,8 @@
 /**
  * A Predictor whose scoring runs on a worker thread (predictor-thread-worker.ts), so the
- * caller's thread keeps reading and parsing while a batch is scored: onnxruntime-node runs a
- * session synchronously on the thread that calls it, so on one thread parsing and scoring take
- * turns. `etaops predict` uses it to overlap the two.
+ * caller's thread keeps reading and parsing while a batch is scored: the tree engine, like
+ * onnxruntime-node's session, scores synchronously on the thread that calls it, so on one
+ * thread parsing and scoring take turns. `etaops predict` uses it to overlap the two.
  *
  * Features are built on the caller's thread (the one feature function, and a Float32 matrix is
  * cheap to hand over: its memory is transferred, not copied).
@@ -13,7 +13,7 @@ import { buildFeatures } from '../features/build.js';
 import type { FeatureMatrix } from '../gbdt/types.js';
 import { readModelDir, ModelDirError, type ModelFiles, type ModelMeta } from './meta.js';
 import { checkModelFiles, type Predictor, type PredictorOptions } from './predictor.js';
-import { exitOf, stopWorker } from './worker-lifecycle.js';
+import { exitOf, movable, stopWorker } from './worker-lifecycle.js';
 
 export interface ThreadRequest {
   id: number;
@@ -92,8 +92,7 @@ class ThreadPredictor implements Predictor {
     if (this.failure) return Promise.reject(this.failure);
     const want = this.meta.onnx.numFeatures;
     if (X.cols !== want) return Promise.reject(new RangeError(`feature matrix has ${X.cols} columns, the model expects ${want}`));
-    const whole = own && X.data.byteOffset === 0 && X.data.byteLength === X.data.buffer.byteLength;
-    const data = whole ? X.data : X.data.slice();
+    const data = own ? movable(X.data) : X.data.slice();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });

@@ -7,6 +7,20 @@
  */
 import type { MessagePort, Worker } from 'node:worker_threads';
 
+/**
+ * `view` itself when it spans the whole of its ArrayBuffer, so that memory can be moved to a
+ * worker (postMessage's transfer list) instead of copied; otherwise a copy of its own (a view
+ * into a larger buffer, such as a socket read, shares memory that must not move).
+ */
+export function movable(view: Uint8Array): Uint8Array<ArrayBuffer>;
+export function movable(view: Float32Array): Float32Array<ArrayBuffer>;
+export function movable(view: Uint8Array | Float32Array): Uint8Array<ArrayBuffer> | Float32Array<ArrayBuffer> {
+  const whole = view.byteOffset === 0 && view.byteLength === view.buffer.byteLength && view.buffer instanceof ArrayBuffer;
+  if (whole) return view as Uint8Array<ArrayBuffer> | Float32Array<ArrayBuffer>;
+  // The typed constructors copy; Buffer#slice would only make another view.
+  return view instanceof Float32Array ? new Float32Array(view) : new Uint8Array(view);
+}
+
 /** The message that asks a worker to stop. */
 export interface CloseMessage {
   close: true;
